@@ -1,0 +1,48 @@
+"""Thin command-line wrappers over the importer and the store."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from .importer import ImporterError, import_programme
+from .store import DataFileError, load_programme, write_programme
+
+
+def parse_stamp(text: str | None) -> datetime:
+    """`--stamp`, or now: when the imported events were created or last changed."""
+    if text is None:
+        return datetime.now(timezone.utc).replace(microsecond=0)
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"{text!r} needs a UTC offset, e.g. 2026-11-27T00:00:00Z")
+    return moment.astimezone(timezone.utc)
+
+
+@click.command("import-seed")
+@click.argument("manifest", default="seeds/programme.json", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="The data file to write (default: the one the service serves).")
+@click.option("--stamp", help="Time of this import, ISO 8601 with offset (default: now).")
+@click.option("--fresh", is_flag=True, help="Ignore the existing data file's stamps.")
+def import_seed(manifest: Path, output: Path | None, stamp: str | None, fresh: bool):
+    """Parse the seed pages of MANIFEST into the data file, atomically.
+
+    Events unchanged since the existing data file keep their stamps and
+    sequence; a changed event gets its sequence raised.
+    """
+    output = output or Path(current_app.config["DATA"])
+    try:
+        previous = None if fresh or not output.exists() else load_programme(output)
+        programme = import_programme(manifest, parse_stamp(stamp), previous)
+    except (ImporterError, DataFileError) as error:
+        raise click.ClickException(str(error)) from error
+    write_programme(programme, output)
+    click.echo(f"Wrote {output}: {len(programme.sessions)} session(s), "
+               f"{len(programme.events)} events, {len(programme.authors)} authors.")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(import_seed)

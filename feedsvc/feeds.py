@@ -1,0 +1,71 @@
+"""The loaded data and the feeds made from it, independent of HTTP.
+
+A `Catalog` is built once per data file: it holds the programme, every event
+rendered once, and a bounded cache of feed heads (one per filter and base URL
+asked for), so a calendar's repeated polls cost a dictionary look-up.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from .ical import FeedMeta, FeedRenderer, RenderedFeed
+from .model import Event, Programme
+from .query import FeedQuery
+from .store import load_programme
+
+FEED_CACHE_SIZE = 512  # distinct feeds kept; each holds its head and references
+
+
+class Catalog:
+    def __init__(self, programme: Programme, source: Path | str = ""):
+        self.programme = programme
+        self.source = str(source)
+        self.renderer = FeedRenderer(programme)
+        self.feed = lru_cache(maxsize=FEED_CACHE_SIZE)(self._feed)
+        self.single = lru_cache(maxsize=FEED_CACHE_SIZE)(self._single)
+
+    @classmethod
+    def load(cls, path: Path | str) -> "Catalog":
+        return cls(load_programme(path), path)
+
+    def feed_url(self, query: FeedQuery, base_url: str) -> str:
+        query_string = query.query_string()
+        return f"{base_url}/calendar.ics" + (f"?{query_string}" if query_string else "")
+
+    def event_url(self, event: Event, base_url: str, alarm: int | None = None) -> str:
+        return f"{base_url}/events/{event.id}.ics" + ("" if alarm is None else f"?alarm={alarm}")
+
+    def _about(self) -> str:
+        programme = self.programme
+        if len(programme.sessions) == 1:
+            session = programme.sessions[0]
+            return (f"{session.title}, {programme.conference.name}. "
+                    f"Chairs: {', '.join(session.chairs)}.")
+        return f"{programme.conference.name}, {len(programme.sessions)} sessions."
+
+    def _home(self) -> str:
+        sessions = self.programme.sessions
+        return sessions[0].url if len(sessions) == 1 else ""
+
+    def feed_meta(self, query: FeedQuery, base_url: str) -> FeedMeta:
+        """The calendar's name says what the filter keeps: "… Deep Learning — Orals"."""
+        described = query.filter.describe(self.programme)
+        name = self.programme.title
+        if described != "All events":
+            name += f" \u2014 {described}"
+        return FeedMeta(name, f"{self._about()} This feed: {described}.",
+                        self.feed_url(query, base_url), self._home() or f"{base_url}/")
+
+    def event_meta(self, event: Event, alarm: int | None, base_url: str) -> FeedMeta:
+        return FeedMeta(event.title, f"{self._about()} This file: {event.title}.",
+                        self.event_url(event, base_url, alarm), event.links.talk)
+
+    def _feed(self, query: FeedQuery, base_url: str) -> RenderedFeed:
+        """The feed for a validated query; `base_url` has no trailing slash."""
+        events = query.filter.select(self.programme)
+        return self.renderer.render(self.feed_meta(query, base_url), events, query.alarm)
+
+    def _single(self, event_id: str, alarm: int | None, base_url: str) -> RenderedFeed:
+        event = self.programme.events_by_id[event_id]
+        return self.renderer.render(self.event_meta(event, alarm, base_url), (event,), alarm)

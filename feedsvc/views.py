@@ -1,0 +1,112 @@
+"""The HTTP interface: thin routes over the catalog; HTTP concerns in `send_calendar`."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.http import is_resource_modified
+
+from .feeds import Catalog
+from .ical import RenderedFeed
+from .query import (FEED_PARAMETERS, BadQuery, FeedQuery, UnknownName,
+                    lookup_id, parse_feed_query)
+
+CACHE_SECONDS = 300  # calendars revalidate cheaply with the ETag after this
+ICS_TYPE = "text/calendar; charset=utf-8"
+
+bp = Blueprint("feeds", __name__)
+
+
+def catalog() -> Catalog:
+    return current_app.extensions["feedsvc"]
+
+
+def base_url() -> str:
+    """The public base for absolute URLs: the configured one, else the request's."""
+    return (current_app.config["BASE_URL"] or request.host_url).rstrip("/")
+
+
+def feed_query(extra: list[tuple[str, str]] = (), allowed: tuple[str, ...] = FEED_PARAMETERS) -> FeedQuery:
+    """The request's query string, plus `extra` pairs taken from the path."""
+    args = list(request.args.items(multi=True)) + list(extra)
+    return parse_feed_query(args, catalog().programme, allowed)
+
+
+def send_calendar(feed: RenderedFeed, download_name: str | None = None) -> Response:
+    """One place for validators, caching, CORS and downloads; a 304 skips the body."""
+    modified = is_resource_modified(request.environ, etag=feed.etag,
+                                    last_modified=feed.last_modified)
+    response = Response(feed.body() if modified else b"", status=200 if modified else 304,
+                        content_type=ICS_TYPE)
+    response.set_etag(feed.etag)
+    response.last_modified = feed.last_modified
+    response.cache_control.public = True
+    response.cache_control.max_age = CACHE_SECONDS
+    if download_name:
+        response.headers.set("Content-Disposition", "attachment", filename=download_name)
+    return response
+
+
+@bp.get("/calendar.ics")
+def calendar():
+    return send_calendar(catalog().feed(feed_query(), base_url()))
+
+
+@bp.get("/types/<name>.ics")
+def calendar_of_type(name: str):
+    return send_calendar(catalog().feed(feed_query([("type", name)]), base_url()))
+
+
+@bp.get("/authors/<author_id>.ics")
+def calendar_of_author(author_id: str):
+    ident = lookup_id(author_id, "author id", catalog().programme.authors_by_id)
+    return send_calendar(catalog().feed(feed_query([("author", ident)]), base_url()))
+
+
+@bp.get("/events/<event_id>.ics")
+def single_event(event_id: str):
+    ident = lookup_id(event_id, "event", catalog().programme.events_by_id)
+    alarm = feed_query(allowed=("alarm",)).alarm
+    return send_calendar(catalog().single(ident, alarm, base_url()), download_name=f"{ident}.ics")
+
+
+@bp.get("/healthz")
+def healthz():
+    """For process managers and load balancers: the data is loaded and how big it is."""
+    programme = catalog().programme
+    return {"status": "ok", "sessions": len(programme.sessions), "events": len(programme.events)}
+
+
+@bp.after_app_request
+def allow_any_origin(response: Response) -> Response:
+    """The data is public; browsers on other sites may fetch feeds and the API."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def text_error(status: int, message: str) -> Response:
+    return Response(f"{status} {message}\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+@bp.app_errorhandler(BadQuery)
+def bad_query(error: BadQuery):
+    return text_error(400, str(error))
+
+
+@bp.app_errorhandler(UnknownName)
+def unknown_name(error: UnknownName):
+    return text_error(404, str(error.args[0]))
+
+
+@bp.app_errorhandler(NotFound)
+def no_such_page(error: NotFound):
+    return text_error(404, f"no page {request.path}; feeds are /calendar.ics, /types/<type>.ics, "
+                           "/authors/<author-id>.ics and /events/<event-id>.ics")
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    response = text_error(error.code or 500, error.description or error.name)
+    if error.code == 405 and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response

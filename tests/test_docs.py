@@ -1,0 +1,41 @@
+"""The README's promises: its two commands, CI running the same test command, every route documented."""
+from __future__ import annotations
+
+import re
+
+from .conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def commands() -> list[str]:
+    return re.findall(r"```sh\n(.+?)\n```", README)
+
+
+def test_readme_starts_with_run_and_test_commands():
+    run, test = commands()[:2]
+    assert README.index(run) < README.index(test) < README.index("## ")
+    assert run.startswith("python3 -m venv .venv && .venv/bin/pip install -r requirements.txt && ")
+    assert test == ("python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt && "
+                    ".venv/bin/python -m pytest")
+
+
+def test_readme_runs_the_procfile_server():
+    run = commands()[0]
+    (web,) = [line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web: ")]
+    server = web.removeprefix("web: ").replace("$PORT", "8000")
+    assert run.endswith(" && .venv/bin/" + server)
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert commands()[1] in ci
+
+
+def test_every_route_is_documented(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint != "static":
+            documented = re.sub(r"<(\w+:)?(\w+)>", lambda m: "<" + m.group(2).replace("_", "-") + ">", rule.rule)
+            documented = documented.replace("<name>", "oral").replace("<author-id>", "j-zico-kolter")
+            documented = documented.replace("<event-id>", "meshsdf")
+            assert f"`{documented}" in README, f"{rule.rule} is not in the README"

@@ -1,0 +1,145 @@
+"""The iCalendar renderer: RFC 5545/7986 properties, compact zones, and that
+feeds assembled from pre-rendered events equal the library's whole calendar."""
+from __future__ import annotations
+
+import icalendar
+import pytest
+
+from feedsvc import create_app
+from feedsvc.feeds import Catalog
+from feedsvc.ical import build_calendar
+from feedsvc.query import parse_feed_query
+
+from .conftest import BASE_URL, ROOT, expected_times, parse_both
+
+FILTERS = [
+    [],
+    [("type", "oral")],
+    [("type", "spotlight"), ("author", "kolter")],
+    [("type", "qa,break"), ("alarm", "10")],
+    [("event", "meshsdf"), ("event", "h-mem"), ("alarm", "0")],
+    [("type", "oral"), ("author", "Remelli")],  # matches nothing
+]
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return Catalog.load(ROOT / "data" / "programme.json")
+
+
+def calendar_of(catalog, args) -> icalendar.Calendar:
+    query = parse_feed_query(args, catalog.programme)
+    return icalendar.Calendar.from_ical(catalog.feed(query, BASE_URL).body())
+
+
+@pytest.mark.parametrize("args", FILTERS, ids=str)
+def test_render_equals_library_whole_calendar(catalog, args):
+    query = parse_feed_query(args, catalog.programme)
+    events = query.filter.select(catalog.programme)
+    whole = build_calendar(catalog.feed_meta(query, BASE_URL), catalog.programme, events, query.alarm)
+    assert catalog.feed(query, BASE_URL).body() == whole.to_ical()
+
+
+def test_single_event_equals_library_whole_calendar(catalog):
+    event = catalog.programme.events_by_id["meshsdf"]
+    whole = build_calendar(catalog.event_meta(event, 30, BASE_URL), catalog.programme, (event,), 30)
+    assert catalog.single("meshsdf", 30, BASE_URL).body() == whole.to_ical()
+
+
+def test_calendar_properties(catalog):
+    calendar = calendar_of(catalog, [("type", "oral")])
+    name = "Orals & Spotlights Track 08: Deep Learning \u2014 Orals"
+    assert str(calendar["VERSION"]) == "2.0"
+    assert str(calendar["PRODID"]) == "-//feedsvc//Conference session feeds 1.0//EN"
+    assert (str(calendar["CALSCALE"]), str(calendar["METHOD"])) == ("GREGORIAN", "PUBLISH")
+    assert str(calendar["NAME"]) == str(calendar["X-WR-CALNAME"]) == name
+    assert calendar["X-WR-CALDESC"].to_ical() == calendar["DESCRIPTION"].to_ical()  # escaped as TEXT
+    assert str(calendar["DESCRIPTION"]) == (
+        "Orals & Spotlights Track 08: Deep Learning, NeurIPS 2020. "
+        "Chairs: Graham Taylor, Mario Lucic. This feed: Orals.")
+    assert str(calendar["X-WR-TIMEZONE"]) == "America/Los_Angeles"
+    assert str(calendar["SOURCE"]) == f"{BASE_URL}/calendar.ics?type=oral"
+    assert str(calendar["URL"]) == "https://neurips.cc/virtual/2020/public/session_oral_21071.html"
+
+
+def test_calendar_refresh_hints_are_durations(catalog):
+    body = catalog.feed(parse_feed_query([], catalog.programme), BASE_URL).body()
+    assert b"\r\nREFRESH-INTERVAL;VALUE=DURATION:PT6H\r\n" in body
+    assert b"\r\nX-PUBLISHED-TTL:PT6H\r\n" in body
+
+
+@pytest.mark.parametrize("args", FILTERS, ids=str)
+def test_calendar_has_one_compact_timezone(catalog, args):
+    calendar = calendar_of(catalog, args)
+    (zone,) = calendar.walk("VTIMEZONE")
+    assert str(zone["TZID"]) == "America/Los_Angeles"
+    assert [(c.name, str(c["TZNAME"])) for c in zone.subcomponents] == [("STANDARD", "PST")]
+    for event in calendar.walk("VEVENT"):
+        assert event["DTSTART"].params["TZID"] == event["DTEND"].params["TZID"] == "America/Los_Angeles"
+
+
+def test_event_properties(catalog):
+    (event,) = calendar_of(catalog, [("event", "multiscale-deep-equilibrium-models")]).walk("VEVENT")
+    assert str(event["UID"]) == "multiscale-deep-equilibrium-models@feedsvc.org"
+    assert str(event["SUMMARY"]) == "Multiscale Deep Equilibrium Models"
+    assert event["DTSTAMP"].to_ical() == event["LAST-MODIFIED"].to_ical() == b"20261127T000000Z"
+    assert event["CREATED"].to_ical() == b"20261127T000000Z"
+    assert event["SEQUENCE"] == 0
+    assert str(event["URL"]) == "https://neurips.cc/virtual/2020/public/poster_3812f9a59b634c2a9c574610eaba5bed.html"
+    assert event["CATEGORIES"].cats == ["Oral", "Deep Learning"]
+    assert str(event["LOCATION"]) == "Orals & Spotlights Track 08: Deep Learning, NeurIPS 2020 (virtual)"
+    assert (str(event["STATUS"]), str(event["TRANSP"]), str(event["CLASS"])) == ("CONFIRMED", "TRANSPARENT", "PUBLIC")
+    description = str(event["DESCRIPTION"])
+    assert description.startswith("Oral · Orals & Spotlights Track 08: Deep Learning · NeurIPS 2020\n"
+                                  "Authors: Shaojie Bai, Vladlen Koltun, J. Zico Kolter\n\nWe propose a new class")
+    assert description.endswith(
+        "\n\nTalk: https://neurips.cc/virtual/2020/public/poster_3812f9a59b634c2a9c574610eaba5bed.html\n"
+        "Paper: https://proceedings.neurips.cc/paper/2020/hash/3812f9a59b634c2a9c574610eaba5bed-Abstract.html\n"
+        "Preprint: https://arxiv.org/abs/2006.08656\nCode: https://github.com/locuslab/mdeq")
+    assert not event.walk("VALARM")
+
+
+def test_meshsdf_description_keeps_paragraphs(catalog):
+    (event,) = calendar_of(catalog, [("event", "meshsdf")]).walk("VEVENT")
+    assert str(event["DESCRIPTION"]).count("\n\n") == 5  # header, 4 paragraphs, links
+
+
+def test_qa_names_the_spotlights_it_covers(catalog):
+    (event,) = calendar_of(catalog, [("event", "qa-20201208-0830")]).walk("VEVENT")
+    assert str(event["DESCRIPTION"]) == (
+        "Q&A · Orals & Spotlights Track 08: Deep Learning · NeurIPS 2020\n\n"
+        "Questions on these spotlights:\n"
+        "- H-Mem: Harnessing synaptic plasticity with Hebbian Memory Networks (Thomas Limbacher et al.)\n"
+        "- ExpandNets: Linear Over-parameterization to Train Compact Convolutional Networks (Shuxuan Guo et al.)\n"
+        "- The phase diagram of approximation rates for deep neural networks (Dmitry Yarotsky et al.)\n"
+        "- Optimal Lottery Tickets via Subset Sum: Logarithmic Over-Parameterization is Sufficient "
+        "(Ankit Pensia et al.)\n\n"
+        "Session: https://neurips.cc/virtual/2020/public/session_oral_21071.html")
+
+
+@pytest.mark.parametrize("minutes, trigger, text", [(15, b"-PT15M", "Starts in 15 minutes"),
+                                                     (0, b"P0D", "Starting now"),
+                                                     (1440, b"-P1D", "Starts in 1440 minutes")])
+def test_alarm_adds_display_reminder_to_each_event(catalog, minutes, trigger, text):
+    events = calendar_of(catalog, [("alarm", str(minutes))]).walk("VEVENT")
+    assert len(events) == 15
+    for event in events:
+        (alarm,) = event.walk("VALARM")
+        assert (str(alarm["ACTION"]), alarm["TRIGGER"].to_ical(), str(alarm["DESCRIPTION"])) == (
+            "DISPLAY", trigger, text)
+
+
+@pytest.mark.parametrize("args", FILTERS, ids=str)
+def test_feeds_parse_with_both_parsers(catalog, args):
+    query = parse_feed_query(args, catalog.programme)
+    selected = {e.id for e in query.filter.select(catalog.programme)}
+    assert parse_both(catalog.feed(query, BASE_URL).body()) == expected_times(selected)
+
+
+def test_render_is_byte_identical_across_instances(tmp_path):
+    """Two apps loading the same data send the same bytes: nothing comes from the clock."""
+    first = create_app({"BASE_URL": BASE_URL}).test_client()
+    second = create_app({"BASE_URL": BASE_URL}).test_client()
+    for url in ("/calendar.ics", "/calendar.ics?type=spotlight&alarm=5", "/events/h-mem.ics"):
+        one, two = first.get(url), second.get(url)
+        assert one.data == two.data and one.headers["ETag"] == two.headers["ETag"]
