@@ -137,6 +137,17 @@ class Programme:
         return {a.id: a for a in self.authors}
 
     @cached_property
+    def authors_by_id_suffix(self) -> dict[str, tuple[str, ...]]:
+        """Author ids by each trailing part of the id: "kolter", "zico-kolter" and
+        "j-zico-kolter" all lead to "j-zico-kolter", so a surname finds its author."""
+        found: dict[str, list[str]] = {}
+        for ident in self.authors_by_id:
+            words = ident.split("-")
+            for start in range(len(words)):
+                found.setdefault("-".join(words[start:]), []).append(ident)
+        return {suffix: tuple(ids) for suffix, ids in found.items()}
+
+    @cached_property
     def types(self) -> dict[str, str]:
         """Type id to the page's label, in order of first appearance."""
         found: dict[str, str] = {}

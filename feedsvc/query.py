@@ -14,6 +14,7 @@ from .model import Event, Programme, plural, slugify, type_id
 FILTERS = ("session", "type", "author", "event")
 FEED_PARAMETERS = FILTERS + ("alarm",)
 MAX_VALUES = 100  # per request; a calendar URL never needs more
+SHOWN_LENGTH = 60  # characters of a bad value quoted back in an error
 
 
 class BadQuery(ValueError):
@@ -84,7 +85,15 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def shown(value: str) -> str:
+    """A value quoted for an error message: escaped (no CR, LF or NUL gets
+    through) and cut short, so a hostile value cannot shape the answer."""
+    return repr(value if len(value) <= SHOWN_LENGTH else value[:SHOWN_LENGTH] + "\u2026")
+
+
 def _suggest(value: str, candidates: list[str]) -> str:
+    if len(value) > SHOWN_LENGTH:
+        return ""
     close = difflib.get_close_matches(value, candidates, n=3, cutoff=0.6)
     return f"; did you mean {', '.join(close)}?" if close else ""
 
@@ -94,7 +103,7 @@ def resolve_types(value: str, programme: Programme) -> set[str]:
     found = set()
     for item in _items(value, "type", accepted):
         if type_id(item) not in programme.types:
-            raise BadQuery(f"unknown type {item!r}; accepted: {accepted}")
+            raise BadQuery(f"unknown type {shown(item)}; accepted: {accepted}")
         found.add(type_id(item))
     return found
 
@@ -103,9 +112,9 @@ def resolve_author(value: str, programme: Programme) -> set[str]:
     """Authors whose id, full name or surname (any trailing part of the name)
     is `value`, ignoring case and accents: "kolter", "Zico Kolter", "j-zico-kolter"."""
     wanted = slugify(value)
-    found = {a for a in programme.authors_by_id if wanted and (a == wanted or a.endswith("-" + wanted))}
+    found = set(programme.authors_by_id_suffix.get(wanted, ()))
     if not found:
-        raise UnknownName(f"no author {value!r}" + _suggest(wanted, list(programme.authors_by_id))
+        raise UnknownName(f"no author {shown(value)}" + _suggest(wanted, list(programme.authors_by_id))
                           + "; see /api/authors for the list")
     return found
 
@@ -114,7 +123,7 @@ def lookup_id(value: str, name: str, known: dict) -> str:
     """`value` as one of the `known` ids (ignoring case), or `UnknownName` with suggestions."""
     ident = value.strip().lower()
     if ident not in known:
-        raise UnknownName(f"no {name} {value!r}" + _suggest(ident, list(known)))
+        raise UnknownName(f"no {name} {shown(value)}" + _suggest(ident, list(known)))
     return ident
 
 
@@ -124,7 +133,7 @@ def resolve_ids(value: str, name: str, known: dict) -> set[str]:
 
 def parse_alarm(value: str) -> int:
     if not (value.isascii() and value.isdigit() and int(value) <= 1440):
-        raise BadQuery(f"alarm={value!r} is not valid; accepted: whole minutes "
+        raise BadQuery(f"alarm={shown(value)} is not valid; accepted: whole minutes "
                        "before the start, 0 to 1440 (e.g. alarm=15)")
     return int(value)
 
@@ -150,7 +159,7 @@ def parse_feed_query(args: list[tuple[str, str]], programme: Programme,
     alarm = None
     for name, value in args:
         if name not in allowed:
-            raise BadQuery(f"unknown parameter {name!r}; accepted: {', '.join(allowed)}")
+            raise BadQuery(f"unknown parameter {shown(name)}; accepted: {', '.join(allowed)}")
         if not value.strip():
             raise BadQuery(f"{name}= is empty; give a value or leave the parameter out")
         if name == "alarm":

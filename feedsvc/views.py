@@ -1,23 +1,37 @@
 """The HTTP interface: thin routes over the catalog; HTTP concerns in `send_calendar`."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
-from werkzeug.exceptions import HTTPException, NotFound
+import logging
+
+from flask import Blueprint, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException, NotFound, RequestURITooLarge
 from werkzeug.http import is_resource_modified
 
 from .feeds import Catalog
 from .ical import RenderedFeed
 from .query import (FEED_PARAMETERS, BadQuery, FeedQuery, UnknownName,
-                    lookup_id, parse_feed_query)
+                    lookup_id, parse_feed_query, shown)
 
 CACHE_SECONDS = 300  # calendars revalidate cheaply with the ETag after this
 ICS_TYPE = "text/calendar; charset=utf-8"
+MAX_URL_LENGTH = 4096  # path and query; a "my talks" feed of 100 events fits
+HTML_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
 
 bp = Blueprint("feeds", __name__)
+log = logging.getLogger("feedsvc")
 
 
 def catalog() -> Catalog:
-    return current_app.extensions["feedsvc"]
+    """The data this request is answered from: fixed for the whole request,
+    even if a reload swaps in newer data meanwhile."""
+    if "catalog" not in g:
+        g.catalog = current_app.extensions["feedsvc"].current()
+    return g.catalog
 
 
 def base_url() -> str:
@@ -76,11 +90,21 @@ def healthz():
     return {"status": "ok", "sessions": len(programme.sessions), "events": len(programme.events)}
 
 
+@bp.before_app_request
+def refuse_long_urls():
+    """Bound the work a request can cause before anything parses it."""
+    if len(request.path) + len(request.query_string) > MAX_URL_LENGTH:
+        raise RequestURITooLarge(f"the URL is longer than {MAX_URL_LENGTH} characters")
+
+
 @bp.after_app_request
-def allow_any_origin(response: Response) -> Response:
-    """The data is public; browsers on other sites may fetch feeds and the API."""
+def add_headers(response: Response) -> Response:
+    """The data is public, so any site may fetch it (CORS); nothing is sniffed;
+    pages get a strict Content-Security-Policy, feeds are left as calendars expect."""
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["X-Content-Type-Options"] = "nosniff"
+    if response.mimetype == "text/html":
+        response.headers.update(HTML_SECURITY_HEADERS)
     return response
 
 
@@ -100,7 +124,7 @@ def unknown_name(error: UnknownName):
 
 @bp.app_errorhandler(NotFound)
 def no_such_page(error: NotFound):
-    return text_error(404, f"no page {request.path}; feeds are /calendar.ics, /types/<type>.ics, "
+    return text_error(404, f"no page {shown(request.path)}; feeds are /calendar.ics, /types/<type>.ics, "
                            "/authors/<author-id>.ics and /events/<event-id>.ics")
 
 
@@ -110,3 +134,10 @@ def http_error(error: HTTPException):
     if error.code == 405 and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
+
+
+@bp.app_errorhandler(Exception)
+def internal_error(error: Exception):
+    """A bug: log it with the request line, answer without a stack trace."""
+    log.error("500 on %s %s", request.method, request.full_path, exc_info=error)
+    return text_error(500, "internal error; it has been logged")

@@ -156,7 +156,7 @@ def test_bad_input_is_400_naming_value(client, url, message):
     ("/events/meshsfd.ics", "no event 'meshsfd'; did you mean meshsdf?"),
     ("/calendar.ics?event=h-mem,gait-props", "no event 'gait-props'; did you mean gait-prop?"),
     ("/calendar.ics?session=track-09", "no session 'track-09'"),
-    ("/nowhere.ics", "no page /nowhere.ics; feeds are /calendar.ics, /types/<type>.ics, "
+    ("/nowhere.ics", "no page '/nowhere.ics'; feeds are /calendar.ics, /types/<type>.ics, "
                      "/authors/<author-id>.ics and /events/<event-id>.ics"),
 ])
 def test_unknown_name_is_404_with_suggestions(client, url, message):
