@@ -1,13 +1,14 @@
 """feedsvc: a conference session as subscribable, filterable iCalendar feeds."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import click
 from flask import Flask
 
-from .feeds import Catalog
+from .live import LiveCatalog
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_DATA = PROJECT_ROOT / "data" / "programme.json"
@@ -15,7 +16,7 @@ SHIPPED_DATA = PROJECT_ROOT / "data" / "programme.json"
 
 def create_app(test_config: dict | None = None) -> Flask:
     """The application. Configuration: defaults, then the environment
-    (FEEDSVC_DATA, FEEDSVC_BASE_URL), then `test_config`.
+    (FEEDSVC_DATA, FEEDSVC_BASE_URL, FEEDSVC_RELOAD_SECONDS), then `test_config`.
 
     The data is loaded and rendered here, once: a bad data file stops the
     server from starting, naming the file and the reason. Only the `flask`
@@ -26,6 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(
         DATA=os.environ.get("FEEDSVC_DATA") or str(SHIPPED_DATA),
         BASE_URL=os.environ.get("FEEDSVC_BASE_URL", ""),
+        RELOAD_SECONDS=float(os.environ.get("FEEDSVC_RELOAD_SECONDS", "2")),
     )
     if test_config:
         app.config.from_mapping(test_config)
@@ -33,8 +35,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import cli, views
     app.register_blueprint(views.bp)
     cli.register(app)
+    app.logger.setLevel(logging.INFO)
     if _serving():
-        app.extensions["feedsvc"] = Catalog.load(app.config["DATA"])
+        app.extensions["feedsvc"] = LiveCatalog(app.config["DATA"], app.config["RELOAD_SECONDS"])
     return app
 
 

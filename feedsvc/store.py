@@ -125,8 +125,10 @@ def load_programme(path: Path | str) -> Programme:
     """The programme in `path`, or `DataFileError` saying what is wrong with the file."""
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise DataFileError(path, f"cannot read it ({error})") from error
+    except UnicodeDecodeError as error:
+        raise DataFileError(path, f"not UTF-8 text ({error})") from error
     if not text.strip():
         raise DataFileError(path, "it is empty")
     try:

@@ -1,0 +1,82 @@
+"""The data file: refused whole with the file and the reason; written atomically."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from feedsvc.store import DataFileError, load_programme, write_programme
+
+from .conftest import ROOT
+
+SHIPPED = ROOT / "data" / "programme.json"
+
+
+def broken_copy(tmp_path, edit):
+    raw = json.loads(SHIPPED.read_text(encoding="utf-8"))
+    edit(raw)
+    path = tmp_path / "programme.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    return path
+
+
+def first_event(raw):
+    return raw["sessions"][0]["events"][0]
+
+
+@pytest.mark.parametrize("content, reason", [
+    ("", "it is empty"),
+    ("  \n", "it is empty"),
+    (SHIPPED.read_text(encoding="utf-8")[:5000], "not valid JSON (truncated?)"),
+    ("[]", "not a valid programme"),
+    (b"\xff\xfe".decode("latin-1"), "not UTF-8 text"),
+])
+def test_load_programme_refuses_unusable_text(tmp_path, content, reason):
+    path = tmp_path / "programme.json"
+    path.write_text(content, encoding="latin-1" if "\xff" in content else "utf-8")
+    with pytest.raises(DataFileError) as caught:
+        load_programme(path)
+    assert str(caught.value).startswith(f"{path}: {reason}")
+
+
+def test_load_programme_refuses_missing_file(tmp_path):
+    with pytest.raises(DataFileError, match=r"missing\.json: cannot read it \(\[Errno 2\]"):
+        load_programme(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize("edit, reason", [
+    (lambda raw: raw.update(format=2), "format must be 1, not 2"),
+    (lambda raw: first_event(raw).pop("title"), "missing field 'title'"),
+    (lambda raw: first_event(raw).update(end=first_event(raw)["start"]),
+     "event 'multiscale-deep-equilibrium-models' ends before it starts"),
+    (lambda raw: first_event(raw).update(start="2020-12-08T06:00:00"), "has no UTC offset"),
+    (lambda raw: first_event(raw).update(status="maybe"), "status must be confirmed or cancelled"),
+    (lambda raw: first_event(raw).update(sequence=-1), "sequence must be a whole number"),
+    (lambda raw: first_event(raw).update(id="meshsdf"), "event ids repeat"),
+    (lambda raw: raw["sessions"][0]["events"][8].update(covers=["nope"]), "Q&As cover unknown events ['nope']"),
+    (lambda raw: raw["sessions"][0].update(events=[]), "holds no events"),
+    (lambda raw: raw["conference"].update(timezone="Mars/Olympus"), "Mars/Olympus"),
+])
+def test_load_programme_refuses_invalid_programme(tmp_path, edit, reason):
+    path = broken_copy(tmp_path, edit)
+    with pytest.raises(DataFileError) as caught:
+        load_programme(path)
+    assert str(caught.value).startswith(f"{path}: not a valid programme: ")
+    assert reason in str(caught.value)
+
+
+def test_write_programme_round_trips(tmp_path):
+    programme = load_programme(SHIPPED)
+    write_programme(programme, tmp_path / "copy.json")
+    assert (tmp_path / "copy.json").read_bytes() == SHIPPED.read_bytes()
+
+
+def test_write_programme_failure_leaves_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "programme.json"
+    target.write_text("the old, good file", encoding="utf-8")
+    unserialisable = replace(load_programme(SHIPPED), conference=object())
+    with pytest.raises(TypeError):
+        write_programme(unserialisable, target)
+    assert target.read_text(encoding="utf-8") == "the old, good file"
+    assert [p.name for p in tmp_path.iterdir()] == ["programme.json"]
