@@ -1,53 +1,16 @@
 """The Procfile's production server, started for real, answering over HTTP."""
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, expected_times, parse_both
+from bench.procfile import start_server, wait_until_up
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def procfile_command() -> str:
-    (line,) = [l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:")]
-    return line.removeprefix("web:").strip()
-
-
-def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}: {process.stdout.read()}")
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"server did not answer {url} within {seconds}s")
-
-
-def start_server(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """The Procfile's `web:` command on a free loopback port, as a platform would run it."""
-    port = free_port()
-    env = dict(os.environ, PORT=str(port),
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(extra_env or {}))
-    command = procfile_command().replace("0.0.0.0", "127.0.0.1")
-    process = subprocess.Popen(["sh", "-c", f"exec {command}"], cwd=ROOT, env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    return process, f"http://127.0.0.1:{port}"
+from .conftest import expected_times, parse_both
 
 
 @pytest.fixture(scope="module")
