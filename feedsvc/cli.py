@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
+from .changes import reconcile
 from .importer import ImporterError, import_programme
 from .store import DataFileError, load_programme, write_programme
 
@@ -26,19 +27,28 @@ def parse_stamp(text: str | None) -> datetime:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="The data file to write (default: the one the service serves).")
 @click.option("--stamp", help="Time of this import, ISO 8601 with offset (default: now).")
-@click.option("--fresh", is_flag=True, help="Ignore the existing data file's stamps.")
-def import_seed(manifest: Path, output: Path | None, stamp: str | None, fresh: bool):
+@click.option("--fresh", is_flag=True, help="Ignore the existing data file: no history, no cancellations.")
+@click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
+def import_seed(manifest: Path, output: Path | None, stamp: str | None, fresh: bool, dry_run: bool):
     """Parse the seed pages of MANIFEST into the data file, atomically.
 
-    Events unchanged since the existing data file keep their stamps and
-    sequence; a changed event gets its sequence raised.
+    Over an existing data file, changed events keep their id and get
+    SEQUENCE + 1, events gone from the pages stay as cancelled, returning
+    ones are restored; a summary of the changes is printed. A running
+    service picks the new file up by itself.
     """
     output = output or Path(current_app.config["DATA"])
+    moment = parse_stamp(stamp)
     try:
-        previous = None if fresh or not output.exists() else load_programme(output)
-        programme = import_programme(manifest, parse_stamp(stamp), previous)
+        programme = import_programme(manifest, moment)
+        if not fresh and output.exists():
+            programme, changes = reconcile(load_programme(output), programme, moment)
+            click.echo(changes.summary())
     except (ImporterError, DataFileError) as error:
         raise click.ClickException(str(error)) from error
+    if dry_run:
+        click.echo(f"Dry run: {output} left as it was.")
+        return
     write_programme(programme, output)
     click.echo(f"Wrote {output}: {len(programme.sessions)} session(s), "
                f"{len(programme.events)} events, {len(programme.authors)} authors.")

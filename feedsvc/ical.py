@@ -72,7 +72,8 @@ def build_event(event: ProgrammeEvent, programme: Programme, alarm: int | None =
     component.add("sequence", event.sequence)
     component.add("dtstart", event.start)
     component.add("dtend", event.end)
-    component.add("summary", event.title)
+    # Not every client shows STATUS:CANCELLED (Google Calendar ignores it), so say it in words too.
+    component.add("summary", f"Cancelled: {event.title}" if event.is_cancelled else event.title)
     component.add("description", describe_event(event, programme))
     component.add("url", event.links.talk)
     component.add("categories", categories)

@@ -11,7 +11,7 @@ import csv
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -272,31 +272,13 @@ def build_session(source: SessionSource, manifest: Manifest, stamp: datetime) ->
     return Session(session_id, title, area, chairs, source.url, tuple(events))
 
 
-def import_programme(manifest_path: Path, stamp: datetime, previous: Programme | None = None) -> Programme:
-    """The programme the manifest describes. Events unchanged since `previous`
-    keep their stamps and sequence, so re-importing the same pages changes nothing."""
+def import_programme(manifest_path: Path, stamp: datetime) -> Programme:
+    """The programme the manifest describes, every event stamped `stamp`;
+    `changes.reconcile` then carries over what subscribers already have."""
     manifest = read_manifest(manifest_path)
     sessions = tuple(build_session(s, manifest, stamp) for s in manifest.sessions)
     ids = [e.id for s in sessions for e in s.events]
     if len(ids) != len(set(ids)):
         raise ImporterError(f"{manifest_path}: event ids repeat across sessions: "
-                           f"{sorted({i for i in ids if ids.count(i) > 1})}")
-    programme = Programme(Conference(manifest.conference, manifest.venue, manifest.timezone), sessions)
-    return carry_over(previous, programme, stamp) if previous else programme
-
-
-def carry_over(previous: Programme, fresh: Programme, stamp: datetime) -> Programme:
-    """Keep the stamps of unchanged events; a changed event keeps its `created`,
-    gets a higher `sequence` and `last_modified` = `stamp`."""
-    def merged(event: Event) -> Event:
-        old = previous.events_by_id.get(event.id)
-        if old is None:
-            return event
-        kept = replace(event, sequence=old.sequence, created=old.created,
-                       last_modified=old.last_modified)
-        if kept == old:
-            return old
-        return replace(kept, sequence=old.sequence + 1, last_modified=stamp)
-
-    sessions = tuple(replace(s, events=tuple(map(merged, s.events))) for s in fresh.sessions)
-    return replace(fresh, sessions=sessions)
+                            f"{sorted({i for i in ids if ids.count(i) > 1})}")
+    return Programme(Conference(manifest.conference, manifest.venue, manifest.timezone), sessions)
