@@ -18,16 +18,15 @@ FEED_CACHE_SIZE = 512  # distinct feeds kept; each holds its head and references
 
 
 class Catalog:
-    def __init__(self, programme: Programme, source: Path | str = ""):
+    def __init__(self, programme: Programme):
         self.programme = programme
-        self.source = str(source)
         self.renderer = FeedRenderer(programme)
         self.feed = lru_cache(maxsize=FEED_CACHE_SIZE)(self._feed)
         self.single = lru_cache(maxsize=FEED_CACHE_SIZE)(self._single)
 
     @classmethod
     def load(cls, path: Path | str) -> "Catalog":
-        return cls(load_programme(path), path)
+        return cls(load_programme(path))
 
     def feed_url(self, query: FeedQuery, base_url: str) -> str:
         query_string = query.query_string()
