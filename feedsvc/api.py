@@ -1,0 +1,63 @@
+"""The programme as JSON: the feeds' filters, validation and errors, for scripts and the page.
+
+Errors are JSON too (see `views.error_response`): `{"error": {"status": 400, "message": "..."}}`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import Blueprint
+
+from .links import feed_links
+from .model import Event
+from .query import EventFilter, FeedQuery
+from .store import event_to_json, utc_text
+from .views import base_url, catalog, feed_query
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def event_json(event: Event, alarm: int | None) -> dict:
+    """The data file's fields (times with the conference's offset), UTC times and the `.ics`."""
+    return {**event_to_json(event), "start_utc": utc_text(event.start), "end_utc": utc_text(event.end),
+            "ics_url": catalog().event_url(event, base_url(), alarm)}
+
+
+def filtered_feed_url(**chosen: frozenset[str]) -> str:
+    return catalog().feed_url(FeedQuery(EventFilter(**chosen)), base_url())
+
+
+@bp.get("/events")
+def events():
+    """The events a feed with the same query holds, in the same order."""
+    query = feed_query()
+    chosen = query.filter.select(catalog().programme)
+    return {"count": len(chosen), "feed_url": catalog().feed_url(query, base_url()),
+            "events": [event_json(e, query.alarm) for e in chosen]}
+
+
+@bp.get("/authors")
+def authors():
+    feed_query(allowed=())
+    programme = catalog().programme
+    return {"authors": [
+        {"id": a.id, "name": a.name,
+         "events": [e.id for e in programme.events if a in e.authors],
+         "feed_url": filtered_feed_url(authors=frozenset({a.id}))}
+        for a in programme.authors]}
+
+
+@bp.get("/types")
+def types():
+    feed_query(allowed=())
+    programme = catalog().programme
+    return {"types": [
+        {"id": ident, "label": label, "count": sum(e.type == ident for e in programme.events),
+         "feed_url": filtered_feed_url(types=frozenset({ident}))}
+        for ident, label in programme.types.items()]}
+
+
+@bp.get("/feed")
+def feed():
+    """The feed for a query: its name, events and subscribe links; the page's live update."""
+    return asdict(feed_links(catalog(), feed_query(), base_url()))
