@@ -33,9 +33,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     trust_proxies(app, app.config["TRUSTED_PROXIES"])
 
-    from . import api, cli, views
+    from . import api, cli, page, views
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(page.bp)
     cli.register(app)
     if _serving():
         app.extensions["feedsvc"] = Catalog.load(app.config["DATA"])

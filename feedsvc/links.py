@@ -6,12 +6,16 @@ the browser never builds a URL itself, so the two cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from urllib.parse import quote, urlencode
 
 from .feeds import Catalog
+from .ical import describe_event, event_location
+from .model import Event, Programme
 from .query import FeedQuery
 
 GOOGLE_SUBSCRIBE = "https://calendar.google.com/calendar/r"
+GOOGLE_NEW_EVENT = "https://calendar.google.com/calendar/render"
 OUTLOOK_SUBSCRIBE = "https://outlook.live.com/calendar/0/addfromweb"
 
 
@@ -27,6 +31,22 @@ def google_subscribe_url(feed_url: str) -> str:
 
 def outlook_subscribe_url(feed_url: str, name: str) -> str:
     return f"{OUTLOOK_SUBSCRIBE}?{urlencode({'url': feed_url, 'name': name}, quote_via=quote)}"
+
+
+def utc_stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def google_event_url(event: Event, programme: Programme) -> str:
+    """Google's pre-filled new-event form for one event: a copy, not a subscription.
+
+    The description leaves out the abstract so that the link stays a few hundred bytes.
+    """
+    fields = {"action": "TEMPLATE", "text": event.title,
+              "dates": f"{utc_stamp(event.start)}/{utc_stamp(event.end)}",
+              "details": describe_event(event, programme, with_abstract=False),
+              "location": event_location(event, programme)}
+    return f"{GOOGLE_NEW_EVENT}?{urlencode(fields, quote_via=quote, safe='/')}"
 
 
 @dataclass(frozen=True)
