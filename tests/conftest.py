@@ -76,3 +76,11 @@ def app():
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def server():
+    """The Procfile's server, running for the whole test session: its base URL."""
+    from .serving import running_server  # here, not on top: serving imports this module
+    with running_server({"FEEDSVC_BASE_URL": BASE_URL}) as base:
+        yield base
