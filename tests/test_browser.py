@@ -181,6 +181,42 @@ def test_empty_choice_says_so(desktop):
         "No event matches: types, authors and my talks combine with AND.")
 
 
+LOW_CONTRAST_TEXT = """() => {
+  const rgb = (colour) => colour.match(/[\\d.]+/g).map(Number);
+  const luminance = (channels) => {
+    const linear = (value) => (value /= 255) <= 0.03928 ? value / 12.92 : ((value + 0.055) / 1.055) ** 2.4;
+    const [r, g, b] = channels.map(linear);
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const background = (element) => {
+    for (; element; element = element.parentElement) {
+      const colour = rgb(getComputedStyle(element).backgroundColor);
+      if (colour.length === 3 || colour[3] > 0) return colour;
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const element = node.parentElement;
+    if (!node.textContent.trim() || !element.checkVisibility() || element.closest(".visually-hidden")) continue;
+    const [light, dark] = [luminance(rgb(getComputedStyle(element).color)), luminance(background(element))]
+      .sort((a, b) => b - a);
+    const ratio = (light + 0.05) / (dark + 0.05);
+    if (ratio < 4.5) low.push(`${node.textContent.trim().slice(0, 40)}: ${ratio.toFixed(2)}`);
+  }
+  return low;
+}"""
+
+
+def test_every_visible_text_has_aa_contrast(desktop):
+    """WCAG AA: at least 4.5:1 between each visible text's colour and the background behind it."""
+    page = desktop.open(f"/?{SPOTLIGHT_BY_KOLTER}")
+    expect(page.locator(".event.in-feed")).to_have_count(1)
+    page.locator(f"#{MONOTONE} summary").click()
+    assert page.evaluate(LOW_CONTRAST_TEXT) == []
+
+
 def test_phone_layout_fits_the_screen(phone):
     page = phone.open(f"/?{SPOTLIGHT_BY_KOLTER}")
     expect(page.locator(f"#{MONOTONE} .local-time")).to_have_text("16:20–16:30 CET")
