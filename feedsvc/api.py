@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 from flask import Blueprint
 
+from .feeds import Catalog
 from .links import feed_links
 from .model import Event
 from .query import EventFilter, FeedQuery
@@ -17,43 +18,45 @@ from .views import base_url, catalog, feed_query
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
-def event_json(event: Event, alarm: int | None) -> dict:
+def event_json(event: Event, ics_url: str) -> dict:
     """The data file's fields (times with the conference's offset), UTC times and the `.ics`."""
     return {**event_to_json(event), "start_utc": utc_text(event.start), "end_utc": utc_text(event.end),
-            "ics_url": catalog().event_url(event, base_url(), alarm)}
+            "ics_url": ics_url}
 
 
-def filtered_feed_url(**chosen: frozenset[str]) -> str:
-    return catalog().feed_url(FeedQuery(EventFilter(**chosen)), base_url())
+def filtered_feed_url(current: Catalog, **chosen: frozenset[str]) -> str:
+    return current.feed_url(FeedQuery(EventFilter(**chosen)), base_url())
 
 
 @bp.get("/events")
 def events():
     """The events a feed with the same query holds, in the same order."""
-    query = feed_query()
-    chosen = query.filter.select(catalog().programme)
-    return {"count": len(chosen), "feed_url": catalog().feed_url(query, base_url()),
-            "events": [event_json(e, query.alarm) for e in chosen]}
+    current, query = catalog(), feed_query()
+    chosen = query.filter.select(current.programme)
+    return {"count": len(chosen), "feed_url": current.feed_url(query, base_url()),
+            "events": [event_json(e, current.event_url(e, base_url(), query.alarm)) for e in chosen]}
 
 
 @bp.get("/authors")
 def authors():
     feed_query(allowed=())
-    programme = catalog().programme
+    current = catalog()
+    programme = current.programme
     return {"authors": [
         {"id": a.id, "name": a.name,
          "events": [e.id for e in programme.events if a in e.authors],
-         "feed_url": filtered_feed_url(authors=frozenset({a.id}))}
+         "feed_url": filtered_feed_url(current, authors=frozenset({a.id}))}
         for a in programme.authors]}
 
 
 @bp.get("/types")
 def types():
     feed_query(allowed=())
-    programme = catalog().programme
+    current = catalog()
+    programme = current.programme
     return {"types": [
         {"id": ident, "label": label, "count": sum(e.type == ident for e in programme.events),
-         "feed_url": filtered_feed_url(types=frozenset({ident}))}
+         "feed_url": filtered_feed_url(current, types=frozenset({ident}))}
         for ident, label in programme.types.items()]}
 
 
