@@ -165,13 +165,21 @@ def test_keyboard_only_oral_to_google_calendar(desktop):
 
 def test_my_talks_from_the_schedule(desktop):
     page = desktop.open("/?alarm=10")
+    expect(page.locator(".event.in-feed")).to_have_count(0)  # a reminder alone keeps every event
     page.get_by_label("In my talks: MeshSDF").check()
     page.get_by_label("In my talks: H-Mem").check()
     query = "event=h-mem&event=meshsdf&alarm=10"
     expect(page.locator("#feed-url")).to_have_value(f"{BASE_URL}/calendar.ics?{query}")
+    expect(page.locator(".event.in-feed")).to_have_count(2)
     assert shown_links(page) == expected_links(query, "My%20selection%20%282%20events%29")
     page.get_by_label("Reminder").select_option("")
     expect(page.locator("#feed-url")).to_have_value(f"{BASE_URL}/calendar.ics?event=h-mem&event=meshsdf")
+    assert page.url == f"{desktop.server}/?event=h-mem&event=meshsdf"
+    page.get_by_label("In my talks: MeshSDF").uncheck()
+    page.get_by_label("In my talks: H-Mem").uncheck()
+    expect(page.locator("#feed-url")).to_have_value(f"{BASE_URL}/calendar.ics")
+    expect(page.locator(".event.in-feed")).to_have_count(0)
+    assert page.url == f"{desktop.server}/"
 
 
 def test_empty_choice_says_so(desktop):

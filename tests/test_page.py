@@ -139,6 +139,12 @@ def test_nothing_chosen_marks_no_event(client):
     assert found.form_choice() == {"type": [], "author": [], "alarm": [""], "event": []}
 
 
+def test_a_reminder_alone_marks_no_event(client):
+    found = page(client, "/?alarm=10")
+    assert found.words("feed-count") == "15 events"
+    assert not [a for a in found.elements_with("data-event-id") if "in-feed" in a["class"]]
+
+
 def test_empty_form_fields_count_as_not_given(client):
     """A submitted form sends `alarm=` for "None"; the page, unlike a feed, takes that as no reminder."""
     found = page(client, "/?type=oral&alarm=")

@@ -42,13 +42,14 @@ function showFeed(feed) {
   document.getElementById("subscribe-google").href = feed.google;
   document.getElementById("subscribe-outlook").href = feed.outlook;
   document.getElementById("download-feed").href = feed.download;
-  const filtering = feed.query !== "";
-  for (const event of document.querySelectorAll("[data-event-id]")) {
-    const inFeed = filtering && feed.event_ids.includes(event.dataset.eventId);
+  const events = document.querySelectorAll("[data-event-id]");
+  const narrowed = feed.event_ids.length < events.length;  // as the server decides it
+  for (const event of events) {
+    const inFeed = narrowed && feed.event_ids.includes(event.dataset.eventId);
     event.classList.toggle("in-feed", inFeed);
     event.querySelector(".in-feed-note").hidden = !inFeed;
   }
-  history.replaceState(null, "", filtering ? `?${feed.query}` : location.pathname);
+  history.replaceState(null, "", feed.query ? `?${feed.query}` : location.pathname);
 }
 
 let pending = null;
