@@ -37,27 +37,30 @@ def events():
             "events": [event_json(e, current.event_url(e, base_url(), query.alarm)) for e in chosen]}
 
 
+def catalog_for_listing() -> Catalog:
+    """For the lists that take no parameter: any is a 400, as a typo in a feed URL is."""
+    feed_query(allowed=())
+    return catalog()
+
+
 @bp.get("/authors")
 def authors():
-    feed_query(allowed=())
-    current = catalog()
-    programme = current.programme
+    current = catalog_for_listing()
+    events = current.programme.events
     return {"authors": [
-        {"id": a.id, "name": a.name,
-         "events": [e.id for e in programme.events if a in e.authors],
+        {"id": a.id, "name": a.name, "events": [e.id for e in events if a in e.authors],
          "feed_url": filtered_feed_url(current, authors=frozenset({a.id}))}
-        for a in programme.authors]}
+        for a in current.programme.authors]}
 
 
 @bp.get("/types")
 def types():
-    feed_query(allowed=())
-    current = catalog()
-    programme = current.programme
+    current = catalog_for_listing()
+    events = current.programme.events
     return {"types": [
-        {"id": ident, "label": label, "count": sum(e.type == ident for e in programme.events),
+        {"id": ident, "label": label, "count": sum(e.type == ident for e in events),
          "feed_url": filtered_feed_url(current, types=frozenset({ident}))}
-        for ident, label in programme.types.items()]}
+        for ident, label in current.programme.types.items()]}
 
 
 @bp.get("/feed")
