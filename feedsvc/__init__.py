@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .live import LiveCatalog
 
@@ -16,7 +17,8 @@ SHIPPED_DATA = PROJECT_ROOT / "data" / "programme.json"
 
 def create_app(test_config: dict | None = None) -> Flask:
     """The application. Configuration: defaults, then the environment
-    (FEEDSVC_DATA, FEEDSVC_BASE_URL, FEEDSVC_RELOAD_SECONDS), then `test_config`.
+    (FEEDSVC_DATA, FEEDSVC_BASE_URL, FEEDSVC_RELOAD_SECONDS, FEEDSVC_TRUSTED_PROXIES),
+    then `test_config`.
 
     The data is loaded and rendered here, once: a bad data file stops the
     server from starting, naming the file and the reason. Only the `flask`
@@ -28,17 +30,36 @@ def create_app(test_config: dict | None = None) -> Flask:
         DATA=os.environ.get("FEEDSVC_DATA") or str(SHIPPED_DATA),
         BASE_URL=os.environ.get("FEEDSVC_BASE_URL", ""),
         RELOAD_SECONDS=float(os.environ.get("FEEDSVC_RELOAD_SECONDS", "2")),
+        TRUSTED_PROXIES=os.environ.get("FEEDSVC_TRUSTED_PROXIES", "0"),
     )
     if test_config:
         app.config.from_mapping(test_config)
+    trust_proxies(app, app.config["TRUSTED_PROXIES"])
 
-    from . import cli, views
+    from . import api, cli, page, views
     app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(page.bp)
     cli.register(app)
     app.logger.setLevel(logging.INFO)
     if _serving():
         app.extensions["feedsvc"] = LiveCatalog(app.config["DATA"], app.config["RELOAD_SECONDS"])
     return app
+
+
+def trust_proxies(app: Flask, configured: int | str) -> None:
+    """Believe X-Forwarded-For/-Proto/-Host/-Port from exactly `configured` proxies.
+
+    Off (0) by default: without a proxy in front, anyone could send those
+    headers and make the service hand out feed and subscribe URLs on their host.
+    """
+    text = str(configured).strip()
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"FEEDSVC_TRUSTED_PROXIES must be a whole number of proxies (0 or more), "
+                         f"not {configured!r}")
+    count = int(text)
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count)
 
 
 def _serving() -> bool:

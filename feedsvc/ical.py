@@ -40,8 +40,11 @@ def uid(event: ProgrammeEvent) -> str:
     return f"{event.id}@{UID_DOMAIN}"
 
 
-def describe_event(event: ProgrammeEvent, programme: Programme) -> str:
-    """Plain text for DESCRIPTION: Google Calendar ignores URL, so every link is written out."""
+def describe_event(event: ProgrammeEvent, programme: Programme, with_abstract: bool = True) -> str:
+    """Plain text for DESCRIPTION: Google Calendar ignores URL, so every link is written out.
+
+    Without the abstract it is short enough to travel inside a link (Google's event template).
+    """
     session = programme.sessions_by_id[event.session_id]
     parts = [f"{event.type_label} · {session.title} · {programme.conference.name}"]
     if event.authors:
@@ -52,11 +55,15 @@ def describe_event(event: ProgrammeEvent, programme: Programme) -> str:
         parts.append(f"Questions on these {kinds}:\n" + "\n".join(
             f"- {t.title} ({t.authors[0].name}{' et al.' if len(t.authors) > 1 else ''})"
             for t in talks))
-    if event.abstract:
+    if event.abstract and with_abstract:
         parts.append(event.abstract)
     links = event.links.labelled() if event.authors else [("Session", event.links.talk)]
     parts.append("\n".join(f"{label}: {url}" for label, url in links))
     return "\n\n".join(parts)
+
+
+def event_location(event: ProgrammeEvent, programme: Programme) -> str:
+    return f"{programme.sessions_by_id[event.session_id].title}, {programme.conference.venue}"
 
 
 def build_event(event: ProgrammeEvent, programme: Programme, alarm: int | None = None) -> Event:
@@ -77,7 +84,7 @@ def build_event(event: ProgrammeEvent, programme: Programme, alarm: int | None =
     component.add("description", describe_event(event, programme))
     component.add("url", event.links.talk)
     component.add("categories", categories)
-    component.add("location", f"{session.title}, {programme.conference.venue}")
+    component.add("location", event_location(event, programme))
     component.add("status", event.status.upper())
     component.add("transp", "TRANSPARENT")
     component.add("class", "PUBLIC")

@@ -159,7 +159,7 @@ def parse_feed_query(args: list[tuple[str, str]], programme: Programme,
     alarm = None
     for name, value in args:
         if name not in allowed:
-            raise BadQuery(f"unknown parameter {shown(name)}; accepted: {', '.join(allowed)}")
+            raise BadQuery(f"unknown parameter {shown(name)}; accepted: {', '.join(allowed) or 'none'}")
         if not value.strip():
             raise BadQuery(f"{name}= is empty; give a value or leave the parameter out")
         if name == "alarm":

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, NotFound, RequestURITooLarge
 from werkzeug.http import is_resource_modified
 
@@ -108,29 +108,40 @@ def add_headers(response: Response) -> Response:
     return response
 
 
-def text_error(status: int, message: str) -> Response:
+def error_response(status: int, message: str) -> Response:
+    """JSON in one shape under /api/, plain text for calendars and people everywhere else.
+
+    Decided by path, not by blueprint: a URL that matches no route has no blueprint.
+    """
+    if request.path.startswith("/api/"):
+        response = jsonify(error={"status": status, "message": message})
+        response.status_code = status
+        return response
     return Response(f"{status} {message}\n", status=status, content_type="text/plain; charset=utf-8")
 
 
 @bp.app_errorhandler(BadQuery)
 def bad_query(error: BadQuery):
-    return text_error(400, str(error))
+    return error_response(400, str(error))
 
 
 @bp.app_errorhandler(UnknownName)
 def unknown_name(error: UnknownName):
-    return text_error(404, str(error.args[0]))
+    return error_response(404, str(error.args[0]))
 
 
 @bp.app_errorhandler(NotFound)
 def no_such_page(error: NotFound):
-    return text_error(404, f"no page {shown(request.path)}; feeds are /calendar.ics, /types/<type>.ics, "
-                           "/authors/<author-id>.ics and /events/<event-id>.ics")
+    if request.path.startswith("/api/"):
+        where = "the API is /api/events, /api/authors, /api/types and /api/feed"
+    else:
+        where = "feeds are /calendar.ics, /types/<type>.ics, /authors/<author-id>.ics and /events/<event-id>.ics"
+    return error_response(404, f"no page {shown(request.path)}; {where}")
 
 
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
-    response = text_error(error.code or 500, error.description or error.name)
+    response = error_response(error.code or 500, error.description or error.name)
     if error.code == 405 and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
@@ -140,4 +151,4 @@ def http_error(error: HTTPException):
 def internal_error(error: Exception):
     """A bug: log it with the request line, answer without a stack trace."""
     log.error("500 on %s %s", request.method, request.full_path, exc_info=error)
-    return text_error(500, "internal error; it has been logged")
+    return error_response(500, "internal error; it has been logged")

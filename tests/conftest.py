@@ -68,6 +68,22 @@ def parse_both(body: bytes) -> dict[str, tuple[datetime, datetime]]:
     return by_icalendar
 
 
+def expected_links(query: str, described: str) -> dict[str, str]:
+    """The page's feed URL and links for a canonical `query`, written out by hand;
+    `described` is the percent-encoded end of the calendar's name ("Spotlights%20by%20…")."""
+    encoded = query.replace("=", "%3D").replace("&", "%26")
+    return {
+        "feed-url": f"{BASE_URL}/calendar.ics?{query}",
+        "subscribe-webcal": f"webcal://feeds.example.org/calendar.ics?{query}",
+        "subscribe-google": f"https://calendar.google.com/calendar/r?cid=webcal%3A%2F%2Ffeeds.example.org"
+                            f"%2Fcalendar.ics%3F{encoded}",
+        "subscribe-outlook": f"https://outlook.live.com/calendar/0/addfromweb?url=https%3A%2F%2F"
+                             f"feeds.example.org%2Fcalendar.ics%3F{encoded}&name=Orals%20%26%20Spotlights"
+                             f"%20Track%2008%3A%20Deep%20Learning%20%E2%80%94%20{described}",
+        "download-feed": f"/calendar.ics?{query}",
+    }
+
+
 @pytest.fixture
 def app():
     return create_app({"TESTING": True, "BASE_URL": BASE_URL})
@@ -76,3 +92,11 @@ def app():
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def server():
+    """The Procfile's server, running for the whole test session: its base URL."""
+    from .serving import running_server  # here, not on top: serving imports this module
+    with running_server({"FEEDSVC_BASE_URL": BASE_URL}) as base:
+        yield base

@@ -16,7 +16,8 @@ def test_readme_starts_with_run_and_test_commands():
     run, test = commands()[:2]
     assert README.index(run) < README.index(test) < README.index("## ")
     assert run.startswith("python3 -m venv .venv && .venv/bin/pip install -r requirements.txt && ")
-    assert test == ("python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt && "
+    assert test == ("apt-get update && apt-get install -y chromium python3-venv && "  # for a fresh Debian
+                    "python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt && "
                     ".venv/bin/python -m pytest")
 
 

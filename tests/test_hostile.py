@@ -91,10 +91,21 @@ def test_error_quotes_only_a_short_escaped_value(client):
     assert text == ("400 unknown type 'a\\r\\n" + "x" * 57 + "\u2026'; accepted: oral, break, spotlight, qa\n")
 
 
-def test_feeds_have_no_html_security_headers_but_pages_would(client):
+def test_security_headers_on_the_page_not_on_feeds(client):
+    page = client.get("/")
+    assert page.headers["Content-Security-Policy"] == (
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'")
+    assert (page.headers["Referrer-Policy"], page.headers["X-Frame-Options"]) == ("no-referrer", "DENY")
     feed = client.get("/calendar.ics")
     assert "Content-Security-Policy" not in feed.headers
-    assert feed.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["X-Content-Type-Options"] == feed.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_hostile_page_query_is_escaped(client):
+    response = client.get("/?author=%3Cscript%3Ealert(1)%3C/script%3E")
+    assert response.status_code == 404
+    assert b"<script>alert" not in response.data and b"&lt;script&gt;alert" in response.data
 
 
 NAMES = st.sampled_from(["type", "author", "event", "session", "alarm", "types", "", "x"])

@@ -3,34 +3,11 @@ from __future__ import annotations
 
 import socket
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
-from bench.procfile import start_server, wait_until_up
-
 from .conftest import expected_times, parse_both
-
-
-@pytest.fixture(scope="module")
-def server():
-    process, base = start_server({"FEEDSVC_BASE_URL": "https://feeds.example.org"})
-    try:
-        wait_until_up(f"{base}/healthz", process)
-        yield base
-    finally:
-        process.terminate()
-        process.communicate(timeout=10)
-
-
-def fetch(url: str, method: str = "GET", headers: dict[str, str] | None = None):
-    request = urllib.request.Request(url, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+from .serving import fetch, start_server, wait_until_up
 
 
 def test_procfile_server_serves_orals(server):

@@ -186,3 +186,37 @@ def test_uids_do_not_depend_on_host_or_filter():
     one = create_app({"BASE_URL": "https://a.example"}).test_client().get("/calendar.ics").data
     two = create_app({"BASE_URL": "https://b.example"}).test_client().get("/calendar.ics?type=oral").data
     assert set(parse_both(two)) < set(parse_both(one))
+
+
+FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "feeds.proxy.example"}
+
+
+def source_behind_proxy(app) -> bytes:
+    """The SOURCE line of a feed asked for through a proxy that forwards its own host."""
+    body = app.test_client().get("/calendar.ics?type=oral", base_url="http://10.0.0.5:8000",
+                                 headers=FORWARDED).data
+    (line,) = [l for l in body.split(b"\r\n") if l.startswith(b"SOURCE")]
+    return line
+
+
+def test_forwarded_headers_ignored_by_default(monkeypatch):
+    monkeypatch.delenv("FEEDSVC_TRUSTED_PROXIES", raising=False)
+    app = create_app({"BASE_URL": ""})
+    assert source_behind_proxy(app) == b"SOURCE;VALUE=URI:http://10.0.0.5:8000/calendar.ics?type=oral"
+
+
+def test_forwarded_headers_trusted_when_configured(monkeypatch):
+    monkeypatch.setenv("FEEDSVC_TRUSTED_PROXIES", "1")
+    app = create_app({"BASE_URL": ""})
+    assert source_behind_proxy(app) == b"SOURCE;VALUE=URI:https://feeds.proxy.example/calendar.ics?type=oral"
+
+
+def test_configured_base_url_beats_forwarded_headers():
+    app = create_app({"BASE_URL": BASE_URL, "TRUSTED_PROXIES": 1})
+    assert source_behind_proxy(app) == f"SOURCE;VALUE=URI:{BASE_URL}/calendar.ics?type=oral".encode()
+
+
+@pytest.mark.parametrize("value", ["-1", "one", "1.5"])
+def test_bad_trusted_proxies_stops_start(value):
+    with pytest.raises(ValueError, match=f"FEEDSVC_TRUSTED_PROXIES must be a whole number .*{value!r}"):
+        create_app({"TRUSTED_PROXIES": value})

@@ -1,0 +1,73 @@
+"""`GET /`: the session's schedule and a form that builds a filtered feed to subscribe to.
+
+Rendered whole on the server: the form is a GET to the page itself and every
+link is a plain link computed here, so the page works without JavaScript and
+its own URL (`/?type=oral&author=kolter`) can be shared. `static/page.js` only
+enhances: live links from `/api/feed` (the same `links.feed_links`), a copy
+button and the visitor's local times. No inline script or style, for a strict CSP.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, render_template, request
+
+from .links import feed_links, google_event_url
+from .model import Programme
+from .query import BadQuery, FeedQuery, UnknownName, parse_feed_query
+from .store import utc_text
+from .views import base_url, catalog
+
+REMINDERS = (0, 5, 10, 15, 30, 60)  # minutes before; the feeds accept any 0–1440
+
+bp = Blueprint("page", __name__)
+
+
+def page_query(programme: Programme) -> FeedQuery:
+    """The page's query string as a feed query. An empty field counts as not given:
+    a submitted form sends `alarm=` for "no reminder", where a feed URL would be wrong."""
+    args = [(name, value) for name, value in request.args.items(multi=True) if value.strip()]
+    return parse_feed_query(args, programme)
+
+
+@bp.get("/")
+def index():
+    """The page, pre-filled from its query; a bad query is shown on the page, with its status."""
+    current = catalog()  # once: the same data for the whole page
+    programme = current.programme
+    try:
+        query, error, status = page_query(programme), "", 200
+    except BadQuery as problem:
+        query, error, status = FeedQuery(), str(problem), 400
+    except UnknownName as problem:
+        query, error, status = FeedQuery(), str(problem.args[0]), 404
+    feed = feed_links(current, query, base_url())
+    return render_template(
+        "page.html", programme=programme, query=query, error=error, feed=feed,
+        narrowed=len(feed.event_ids) < len(programme.events),  # then the feed's events are marked
+        reminders=sorted(set(REMINDERS) | ({query.alarm} - {None})),
+        google_links={e.id: google_event_url(e, programme) for e in programme.events},
+    ), status
+
+
+@bp.app_template_filter()
+def clock(moment: datetime) -> str:
+    return f"{moment:%H:%M}"
+
+
+@bp.app_template_filter()
+def utc(moment: datetime) -> str:
+    """For `<time datetime>` and the browser's local times."""
+    return utc_text(moment)
+
+
+@bp.app_template_filter()
+def long_date(moment: datetime) -> str:
+    """ "Tuesday 8 December 2020", in the conference's time zone."""
+    return f"{moment:%A} {moment.day} {moment:%B %Y}"
+
+
+@bp.app_template_filter()
+def zone(moment: datetime) -> str:
+    """The zone's abbreviation at that moment: "PST"."""
+    return f"{moment:%Z}"

@@ -1,0 +1,35 @@
+"""The Procfile's production server (started by bench/procfile.py), and a client for it.
+
+Shared by the tests that need a running server (tests/test_server.py, tests/test_browser.py).
+"""
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from typing import Iterator
+
+from bench.procfile import start_server, wait_until_up
+
+__all__ = ["fetch", "running_server", "start_server", "wait_until_up"]
+
+
+@contextmanager
+def running_server(extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """A started server's base URL, once it answers; stopped on the way out."""
+    process, base = start_server(extra_env)
+    try:
+        wait_until_up(f"{base}/healthz", process)
+        yield base
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
+def fetch(url: str, method: str = "GET", headers: dict[str, str] | None = None):
+    request = urllib.request.Request(url, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()

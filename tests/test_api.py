@@ -1,0 +1,158 @@
+"""The JSON API: the feeds' filters and validation, times with offsets and in UTC, one error shape."""
+from __future__ import annotations
+
+import pytest
+
+from .conftest import BASE_URL, EXPECTED_EVENTS, expected_times
+from .test_views import KOLTER, OF_TYPE, ORALS
+
+PACIFIC = "-08:00"
+
+
+def test_events_whole_programme_in_page_order(client):
+    body = client.get("/api/events").json
+    assert body["count"] == 15 and body["feed_url"] == f"{BASE_URL}/calendar.ics"
+    assert [e["id"] for e in body["events"]] == [i for i, *_ in EXPECTED_EVENTS]
+    assert [e["title"] for e in body["events"]] == [t for *_, t in EXPECTED_EVENTS]
+
+
+def test_events_times_with_pacific_offset_and_in_utc(client):
+    times = {f"{e['id']}@feedsvc.org": (e["start_utc"], e["end_utc"])
+             for e in client.get("/api/events").json["events"]}
+    assert times == {uid: (s.strftime("%Y-%m-%dT%H:%M:%SZ"), e.strftime("%Y-%m-%dT%H:%M:%SZ"))
+                     for uid, (s, e) in expected_times().items()}
+    first = client.get("/api/events?event=multiscale-deep-equilibrium-models").json["events"][0]
+    assert (first["start"], first["end"]) == ("2020-12-08T06:00:00" + PACIFIC, "2020-12-08T06:15:00" + PACIFIC)
+
+
+def test_event_item_fields(client):
+    (item,) = client.get("/api/events?event=h-mem&alarm=10").json["events"]
+    assert item == {
+        "id": "h-mem", "type": "spotlight", "type_label": "Spotlight",
+        "title": "H-Mem: Harnessing synaptic plasticity with Hebbian Memory Networks",
+        "authors": [{"id": "thomas-limbacher", "name": "Thomas Limbacher"},
+                    {"id": "robert-legenstein", "name": "Robert Legenstein"}],
+        "abstract": item["abstract"],
+        "start": "2020-12-08T07:50:00-08:00", "end": "2020-12-08T08:00:00-08:00",
+        "start_utc": "2020-12-08T15:50:00Z", "end_utc": "2020-12-08T16:00:00Z",
+        "links": {"talk": "https://neurips.cc/virtual/2020/public/poster_f6876a9f998f6472cc26708e27444456.html",
+                  "paper": "https://proceedings.neurips.cc/paper/2020/hash/"
+                           "f6876a9f998f6472cc26708e27444456-Abstract.html",
+                  "preprint": "", "code": "https://github.com/IGITUGraz/H-Mem"},
+        "covers": [], "status": "confirmed", "sequence": 0,
+        "created": "2026-11-27T00:00:00Z", "last_modified": "2026-11-27T00:00:00Z",
+        "ics_url": f"{BASE_URL}/events/h-mem.ics?alarm=10",
+    }
+    assert item["abstract"].startswith("The ability to base current computations on memories")
+
+
+def test_qa_lists_the_talks_it_covers(client):
+    (qa,) = client.get("/api/events?event=qa-20201208-0740").json["events"]
+    assert qa["covers"] == ["meshsdf", "gait-prop", "monotone-operator-equilibrium-networks",
+                            "what-do-neural-networks-learn-when"]
+    assert (qa["type"], qa["type_label"], qa["authors"]) == ("qa", "Q&A", [])
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("type=oral", ORALS),
+    ("type=Q%26A", OF_TYPE["qa"]),
+    ("author=kolter", KOLTER),
+    ("type=spotlight&author=kolter", {"monotone-operator-equilibrium-networks"}),
+    ("event=meshsdf,h-mem", {"meshsdf", "h-mem"}),
+    ("event=meshsdf&type=oral", set()),
+])
+def test_events_filters_match_the_feeds(client, query, expected):
+    body = client.get(f"/api/events?{query}").json
+    assert {e["id"] for e in body["events"]} == expected and body["count"] == len(expected)
+    assert set(parse_ids(client.get(f"/calendar.ics?{query}").data)) == expected
+
+
+def parse_ids(ics: bytes) -> list[str]:
+    return [line.removeprefix(b"UID:").removesuffix(b"@feedsvc.org").decode()
+            for line in ics.split(b"\r\n") if line.startswith(b"UID:")]
+
+
+def test_events_feed_url_is_canonical(client):
+    body = client.get("/api/events?author=Kolter&type=SPOTLIGHT&alarm=5").json
+    assert body["feed_url"] == f"{BASE_URL}/calendar.ics?type=spotlight&author=j-zico-kolter&alarm=5"
+
+
+def test_authors(client):
+    authors = client.get("/api/authors").json["authors"]
+    assert len(authors) == 41
+    assert authors[0] == {"id": "alliot-nagle", "name": "Alliot Nagle",
+                          "events": ["optimal-lottery-tickets-via-subset-sum"],
+                          "feed_url": f"{BASE_URL}/calendar.ics?author=alliot-nagle"}
+    kolter = next(a for a in authors if a["id"] == "j-zico-kolter")
+    assert kolter == {"id": "j-zico-kolter", "name": "J. Zico Kolter",
+                      "events": ["multiscale-deep-equilibrium-models", "monotone-operator-equilibrium-networks"],
+                      "feed_url": f"{BASE_URL}/calendar.ics?author=j-zico-kolter"}
+    assert sum(len(a["events"]) for a in authors) == 42  # 11 talks' author lists; Kolter is on two
+
+
+def test_types(client):
+    assert client.get("/api/types").json == {"types": [
+        {"id": "oral", "label": "Oral", "count": 3, "feed_url": f"{BASE_URL}/calendar.ics?type=oral"},
+        {"id": "break", "label": "Break", "count": 2, "feed_url": f"{BASE_URL}/calendar.ics?type=break"},
+        {"id": "spotlight", "label": "Spotlight", "count": 8, "feed_url": f"{BASE_URL}/calendar.ics?type=spotlight"},
+        {"id": "qa", "label": "Q&A", "count": 2, "feed_url": f"{BASE_URL}/calendar.ics?type=qa"},
+    ]}
+
+
+def test_feed_gives_every_subscribe_link(client):
+    assert client.get("/api/feed?author=kolter&type=spotlight").json == {
+        "query": "type=spotlight&author=j-zico-kolter",
+        "name": "Orals & Spotlights Track 08: Deep Learning \u2014 Spotlights by J. Zico Kolter",
+        "event_ids": ["monotone-operator-equilibrium-networks"],
+        "url": "https://feeds.example.org/calendar.ics?type=spotlight&author=j-zico-kolter",
+        "webcal": "webcal://feeds.example.org/calendar.ics?type=spotlight&author=j-zico-kolter",
+        "google": "https://calendar.google.com/calendar/r?cid=webcal%3A%2F%2Ffeeds.example.org"
+                  "%2Fcalendar.ics%3Ftype%3Dspotlight%26author%3Dj-zico-kolter",
+        "outlook": "https://outlook.live.com/calendar/0/addfromweb?url=https%3A%2F%2Ffeeds.example.org"
+                   "%2Fcalendar.ics%3Ftype%3Dspotlight%26author%3Dj-zico-kolter&name=Orals%20%26%20Spotlights"
+                   "%20Track%2008%3A%20Deep%20Learning%20%E2%80%94%20Spotlights%20by%20J.%20Zico%20Kolter",
+        "download": "/calendar.ics?type=spotlight&author=j-zico-kolter",
+    }
+
+
+def test_feed_of_everything(client):
+    body = client.get("/api/feed").json
+    assert (body["query"], body["name"], len(body["event_ids"])) == (
+        "", "Orals & Spotlights Track 08: Deep Learning", 15)
+    assert (body["url"], body["download"]) == (f"{BASE_URL}/calendar.ics", "/calendar.ics")
+
+
+@pytest.mark.parametrize("url, status, message", [
+    ("/api/events?types=oral", 400, "unknown parameter 'types'; accepted: session, type, author, event, alarm"),
+    ("/api/events?type=poster", 400, "unknown type 'poster'; accepted: oral, break, spotlight, qa"),
+    ("/api/events?alarm=ten", 400, "alarm='ten' is not valid; accepted: whole minutes before the start, "
+                                   "0 to 1440 (e.g. alarm=15)"),
+    ("/api/feed?type=", 400, "type= is empty; give a value or leave the parameter out"),
+    ("/api/authors?type=oral", 400, "unknown parameter 'type'; accepted: none"),
+    ("/api/types?session=x", 400, "unknown parameter 'session'; accepted: none"),
+    ("/api/events?author=kolterr", 404, "no author 'kolterr'; did you mean j-zico-kolter?; "
+                                        "see /api/authors for the list"),
+    ("/api/feed?event=meshsfd", 404, "no event 'meshsfd'; did you mean meshsdf?"),
+    ("/api/speakers", 404, "no page '/api/speakers'; the API is /api/events, /api/authors, /api/types "
+                           "and /api/feed"),
+])
+def test_errors_are_json_in_one_shape(client, url, status, message):
+    response = client.get(url)
+    assert (response.status_code, response.content_type) == (status, "application/json")
+    assert response.json == {"error": {"status": status, "message": message}}
+
+
+def test_wrong_method_is_json_405_with_allow(client):
+    response = client.post("/api/types")
+    assert response.json == {"error": {"status": 405, "message": "The method is not allowed for the "
+                                                                 "requested URL."}}
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+
+
+def test_api_is_open_to_other_sites(client):
+    assert client.get("/api/types").headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_feed_errors_stay_plain_text(client):
+    response = client.get("/calendar.ics?type=poster")
+    assert response.content_type == "text/plain; charset=utf-8"

@@ -1,0 +1,245 @@
+"""The page in a real headless Chromium (Debian's), served by the Procfile's running server.
+
+The network is closed: a request that leaves the test server (Google Calendar) is answered
+by the test itself and recorded, so a click is followed as far as the URL it goes to. The
+page comes with the service's strict Content-Security-Policy, so a script or style the policy
+refuses shows up as a console error, and any script error or console error fails the test. Screenshots go to tests/artifacts/ (git-ignored).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+
+from .conftest import BASE_URL, ROOT, expected_links, expected_times, parse_both
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+SPOTLIGHT_BY_KOLTER = "type=spotlight&author=j-zico-kolter"
+SPOTLIGHTS_BY_KOLTER_NAMED = "Spotlights%20by%20J.%20Zico%20Kolter"  # the calendar name's end, encoded
+MONOTONE = "monotone-operator-equilibrium-networks"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """A browser context on the running server: what left it, and what went wrong in the page."""
+
+    def __init__(self, browser: Browser, server: str, **options):
+        self.server = server
+        self.outside: list[str] = []  # URLs of requests that did not go to the test server
+        self.problems: list[str] = []  # script errors and console errors, CSP refusals included
+        self.context: BrowserContext = browser.new_context(locale="en-GB", timezone_id="Europe/Berlin",
+                                                           **options)
+        self.context.route(lambda url: not url.startswith(server), self.answer_outside)
+        self.page: Page = self.context.new_page()
+        self.page.on("pageerror", lambda error: self.problems.append(str(error)))
+        self.page.on("console", lambda message: message.type == "error" and self.problems.append(message.text))
+
+    def answer_outside(self, route: Route) -> None:
+        """Stand in for the outside world: record the URL, never reach it."""
+        self.outside.append(route.request.url)
+        route.fulfill(status=200, content_type="text/plain", body="left feedsvc")
+
+    def open(self, path: str = "/") -> Page:
+        self.page.goto(self.server + path)
+        return self.page
+
+    def close(self) -> None:
+        self.context.close()
+        assert self.problems == []
+
+
+@pytest.fixture
+def desktop(browser, server):
+    visit = Visit(browser, server, viewport=DESKTOP)
+    yield visit
+    visit.close()
+
+
+@pytest.fixture
+def phone(browser, server):
+    visit = Visit(browser, server, viewport=PHONE, is_mobile=True, has_touch=True)
+    yield visit
+    visit.close()
+
+
+def shown_links(page: Page) -> dict[str, str]:
+    links = {ident: page.locator(f"#{ident}").get_attribute("href")
+             for ident in ("subscribe-webcal", "subscribe-google", "subscribe-outlook", "download-feed")}
+    return {"feed-url": page.locator("#feed-url").input_value(), **links}
+
+
+def screenshot(page: Page, name: str) -> None:
+    """The window from the top of the page, and the whole page."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=ARTIFACTS / f"{name}.png")
+    page.screenshot(path=ARTIFACTS / f"{name}-full.png", full_page=True)
+
+
+def download(page: Page, link) -> tuple[str, bytes]:
+    with page.expect_download() as started:
+        link.click()
+    return started.value.suggested_filename, Path(started.value.path()).read_bytes()
+
+
+def test_spotlights_of_an_author_from_ticks_to_calendar(desktop):
+    page = desktop.open()
+    expect(page.locator("#feed-count")).to_have_text("15 events")
+    page.get_by_role("group", name="Event types").get_by_label("Spotlight").check()
+    page.get_by_label("Authors").select_option("j-zico-kolter")
+
+    expect(page.locator("#feed-url")).to_have_value(f"{BASE_URL}/calendar.ics?{SPOTLIGHT_BY_KOLTER}")
+    assert shown_links(page) == expected_links(SPOTLIGHT_BY_KOLTER, SPOTLIGHTS_BY_KOLTER_NAMED)
+    expect(page.locator("#feed-count")).to_have_text("1 event")
+    expect(page.locator("#feed-name")).to_have_text(
+        "Orals & Spotlights Track 08: Deep Learning \u2014 Spotlights by J. Zico Kolter")
+    expect(page.locator(".event.in-feed")).to_have_count(1)
+    expect(page.locator(f"#{MONOTONE} .in-feed-note")).to_be_visible()
+    assert page.url == f"{desktop.server}/?{SPOTLIGHT_BY_KOLTER}"  # the address bar can be shared
+
+    expect(page.locator(f"#{MONOTONE} .local-time")).to_have_text("16:20–16:30 CET")
+    expect(page.locator(".when .local-time")).to_have_text("Tue 8 Dec, 15:00–18:00 CET")
+    page.locator(f"#{MONOTONE} summary").click()
+    expect(page.locator(f"#{MONOTONE} .abstract p")).to_contain_text("monotone operator")
+    screenshot(page, "page-desktop")
+
+    name, body = download(page, page.locator(f"#{MONOTONE}").get_by_role("link", name="Download .ics"))
+    assert name == f"{MONOTONE}.ics"
+    assert parse_both(body) == expected_times({MONOTONE})
+    _, feed = download(page, page.locator("#download-feed"))
+    assert parse_both(feed) == expected_times({MONOTONE})
+
+    page.get_by_role("link", name="Subscribe in Google Calendar").click()
+    page.wait_for_url("https://calendar.google.com/**")
+    assert desktop.outside == [expected_links(SPOTLIGHT_BY_KOLTER, "")["subscribe-google"]]
+
+
+def test_copy_link_puts_the_feed_url_on_the_clipboard(desktop):
+    desktop.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=desktop.server)
+    page = desktop.open("/?type=oral")
+    page.get_by_role("button", name="Copy link").click()
+    expect(page.locator("#copy-status")).to_have_text("Copied the feed URL.")
+    assert page.evaluate("navigator.clipboard.readText()") == f"{BASE_URL}/calendar.ics?type=oral"
+
+
+def test_keyboard_only_oral_to_google_calendar(desktop):
+    """The issue's "done when": open /, tick Oral, reach Google with the filtered feed filled in."""
+    page = desktop.open()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to the schedule")).to_be_focused()
+    oral = page.get_by_role("group", name="Event types").get_by_label("Oral")
+    oral.focus()
+    page.keyboard.press("Space")
+    expect(oral).to_be_checked()
+    google = page.get_by_role("link", name="Subscribe in Google Calendar")
+    expect(google).to_have_attribute("href", "https://calendar.google.com/calendar/r?cid=webcal%3A%2F%2F"
+                                             "feeds.example.org%2Fcalendar.ics%3Ftype%3Doral")
+    google.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("https://calendar.google.com/**")
+    assert desktop.outside == ["https://calendar.google.com/calendar/r?cid=webcal%3A%2F%2F"
+                               "feeds.example.org%2Fcalendar.ics%3Ftype%3Doral"]
+
+
+def test_my_talks_from_the_schedule(desktop):
+    page = desktop.open("/?alarm=10")
+    expect(page.locator(".event.in-feed")).to_have_count(0)  # a reminder alone keeps every event
+    page.get_by_label("In my talks: MeshSDF").check()
+    page.get_by_label("In my talks: H-Mem").check()
+    query = "event=h-mem&event=meshsdf&alarm=10"
+    expect(page.locator("#feed-url")).to_have_value(f"{BASE_URL}/calendar.ics?{query}")
+    expect(page.locator(".event.in-feed")).to_have_count(2)
+    assert shown_links(page) == expected_links(query, "My%20selection%20%282%20events%29")
+    page.get_by_label("Reminder").select_option("")
+    expect(page.locator("#feed-url")).to_have_value(f"{BASE_URL}/calendar.ics?event=h-mem&event=meshsdf")
+    assert page.url == f"{desktop.server}/?event=h-mem&event=meshsdf"
+    page.get_by_label("In my talks: MeshSDF").uncheck()
+    page.get_by_label("In my talks: H-Mem").uncheck()
+    expect(page.locator("#feed-url")).to_have_value(f"{BASE_URL}/calendar.ics")
+    expect(page.locator(".event.in-feed")).to_have_count(0)
+    assert page.url == f"{desktop.server}/"
+
+
+def test_empty_choice_says_so(desktop):
+    page = desktop.open("/?event=meshsdf")
+    page.get_by_role("group", name="Event types").get_by_label("Oral").check()
+    expect(page.locator("#feed-count")).to_have_text(
+        "No event matches: types, authors and my talks combine with AND.")
+
+
+LOW_CONTRAST_TEXT = """() => {
+  const rgb = (colour) => colour.match(/[\\d.]+/g).map(Number);
+  const luminance = (channels) => {
+    const linear = (value) => (value /= 255) <= 0.03928 ? value / 12.92 : ((value + 0.055) / 1.055) ** 2.4;
+    const [r, g, b] = channels.map(linear);
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const background = (element) => {
+    for (; element; element = element.parentElement) {
+      const colour = rgb(getComputedStyle(element).backgroundColor);
+      if (colour.length === 3 || colour[3] > 0) return colour;
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const element = node.parentElement;
+    if (!node.textContent.trim() || !element.checkVisibility() || element.closest(".visually-hidden")) continue;
+    const [light, dark] = [luminance(rgb(getComputedStyle(element).color)), luminance(background(element))]
+      .sort((a, b) => b - a);
+    const ratio = (light + 0.05) / (dark + 0.05);
+    if (ratio < 4.5) low.push(`${node.textContent.trim().slice(0, 40)}: ${ratio.toFixed(2)}`);
+  }
+  return low;
+}"""
+
+
+def test_every_visible_text_has_aa_contrast(desktop):
+    """WCAG AA: at least 4.5:1 between each visible text's colour and the background behind it."""
+    page = desktop.open(f"/?{SPOTLIGHT_BY_KOLTER}")
+    expect(page.locator(".event.in-feed")).to_have_count(1)
+    page.locator(f"#{MONOTONE} summary").click()
+    assert page.evaluate(LOW_CONTRAST_TEXT) == []
+
+
+def test_phone_layout_fits_the_screen(phone):
+    page = phone.open(f"/?{SPOTLIGHT_BY_KOLTER}")
+    expect(page.locator(f"#{MONOTONE} .local-time")).to_have_text("16:20–16:30 CET")
+    assert page.evaluate("document.documentElement.scrollWidth") == PHONE["width"]  # no sideways scrolling
+    for ident in ("subscribe-webcal", "subscribe-google", "subscribe-outlook", "download-feed", "copy-link"):
+        box = page.locator(f"#{ident}").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] and box["height"] >= 44, ident
+    assert shown_links(page) == expected_links(SPOTLIGHT_BY_KOLTER, SPOTLIGHTS_BY_KOLTER_NAMED)
+    screenshot(page, "page-phone")
+
+
+def test_without_javascript_the_form_gives_the_links(browser, server):
+    visit = Visit(browser, server, viewport=DESKTOP, java_script_enabled=False)
+    page = visit.open()
+    expect(page.get_by_role("button", name="Copy link")).to_be_hidden()
+    page.get_by_role("group", name="Event types").get_by_label("Spotlight").check()
+    page.get_by_label("Authors").select_option("j-zico-kolter")
+    assert page.locator("#feed-url").input_value() == f"{BASE_URL}/calendar.ics"  # nothing live
+    page.get_by_role("button", name="Show the feed for this choice").click()
+    page.wait_for_url(f"{server}/?{SPOTLIGHT_BY_KOLTER}&alarm=")
+    assert shown_links(page) == expected_links(SPOTLIGHT_BY_KOLTER, SPOTLIGHTS_BY_KOLTER_NAMED)
+    expect(page.get_by_role("group", name="Event types").get_by_label("Spotlight")).to_be_checked()
+    page.get_by_role("link", name="Subscribe in Google Calendar").click()
+    page.wait_for_url("https://calendar.google.com/**")
+    assert visit.outside == [expected_links(SPOTLIGHT_BY_KOLTER, "")["subscribe-google"]]
+    visit.close()

@@ -1,0 +1,262 @@
+"""The page as the server renders it: what a browser without JavaScript gets."""
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from feedsvc import SHIPPED_DATA, create_app
+
+from .conftest import BASE_URL, EXPECTED_EVENTS, expected_links
+
+SESSION = "Orals & Spotlights Track 08: Deep Learning"
+GOOGLE_EVENT = "https://calendar.google.com/calendar/render?"
+
+
+class Page(HTMLParser):
+    """The elements of a page in order, each as (tag, attributes), and the text of those with an id."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.elements: list[tuple[str, dict[str, str]]] = []
+        self.text: dict[str, str] = {}
+        self.open_ids: list[tuple[str, str]] = []  # (tag, id) of the elements being read
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attributes = {name: value or "" for name, value in attrs}
+        self.elements.append((tag, attributes))
+        if "id" in attributes and tag not in ("input", "link", "meta"):
+            self.open_ids.append((tag, attributes["id"]))
+            self.text[attributes["id"]] = ""
+
+    def handle_endtag(self, tag):
+        if self.open_ids and self.open_ids[-1][0] == tag:
+            self.open_ids.pop()
+
+    def handle_data(self, data):
+        for _, ident in self.open_ids:
+            self.text[ident] += data
+
+    def by_id(self, ident: str) -> dict[str, str]:
+        (found,) = [attrs for _, attrs in self.elements if attrs.get("id") == ident]
+        return found
+
+    def all(self, tag: str, **wanted: str) -> list[dict[str, str]]:
+        return [attrs for name, attrs in self.elements
+                if name == tag and all(attrs.get(k.replace("_", "-")) == v for k, v in wanted.items())]
+
+    def elements_with(self, attribute: str) -> list[dict[str, str]]:
+        return [attrs for _, attrs in self.elements if attribute in attrs]
+
+    def words(self, ident: str) -> str:
+        return " ".join(self.text[ident].split())
+
+    def form_choice(self) -> dict[str, list[str]]:
+        """What submitting the form would send: ticked boxes and selected options."""
+        chosen = {"type": [a["value"] for a in self.all("input", name="type") if "checked" in a],
+                  "event": [a["value"] for a in self.all("input", name="event") if "checked" in a]}
+        selects = {"author": [], "alarm": []}
+        current = None
+        for tag, attrs in self.elements:
+            if tag == "select":
+                current = attrs["name"]
+            elif tag == "option" and "selected" in attrs:
+                selects[current].append(attrs["value"])
+        return chosen | selects
+
+
+def page(client, url: str = "/", status: int = 200, **options) -> Page:
+    response = client.get(url, **options)
+    assert (response.status_code, response.content_type) == (status, "text/html; charset=utf-8")
+    return Page(response.get_data(as_text=True))
+
+
+def shown_links(found: Page) -> dict[str, str]:
+    return {"feed-url": found.text["feed-url"],
+            **{ident: found.by_id(ident)["href"] for ident in
+               ("subscribe-webcal", "subscribe-google", "subscribe-outlook", "download-feed")}}
+
+
+def test_page_shows_the_session(client):
+    found = page(client)
+    assert found.words("builder-title") == "Subscribe"
+    assert found.text["schedule-title"] == "Schedule"
+    assert [a["data-event-id"] for a in found.all("li", **{"class": "event type-oral"})] == [
+        "multiscale-deep-equilibrium-models", "on-the-modularity-of-hypernetworks",
+        "training-generative-adversarial-networks-with-limited"]
+    assert [a["data-event-id"] for a in found.elements_with("data-event-id")] == [i for i, *_ in EXPECTED_EVENTS]
+
+
+def test_page_header_title_date_and_chairs(client):
+    html = client.get("/").get_data(as_text=True)
+    assert f"<h1>{SESSION.replace('&', '&amp;')}</h1>" in html
+    assert ("Tuesday 8 December 2020, <span class=\"nowrap\">06:00–09:00 PST</span>") in html
+    assert "Chairs: Graham Taylor, Mario Lucic · " in html
+
+
+def test_every_event_with_its_pacific_time_and_utc_instant(client):
+    found = page(client)
+    times = [attrs["datetime"] for attrs in found.all("time")]
+    expected = [f"2020-12-08T{clock}:00Z" for _, _, start, end, _ in EXPECTED_EVENTS for clock in (start, end)]
+    assert times == expected
+    local = found.all("span", **{"class": "local-time"})
+    assert len(local) == 16 and all("hidden" in a for a in local)  # session + 15 events, filled by JS
+
+
+def test_whole_programme_links_without_a_filter(client):
+    assert shown_links(page(client)) == {
+        "feed-url": f"{BASE_URL}/calendar.ics",
+        "subscribe-webcal": "webcal://feeds.example.org/calendar.ics",
+        "subscribe-google": "https://calendar.google.com/calendar/r?cid=webcal%3A%2F%2Ffeeds.example.org"
+                            "%2Fcalendar.ics",
+        "subscribe-outlook": "https://outlook.live.com/calendar/0/addfromweb?url=https%3A%2F%2F"
+                             "feeds.example.org%2Fcalendar.ics&name=Orals%20%26%20Spotlights%20Track%2008"
+                             "%3A%20Deep%20Learning",
+        "download-feed": "/calendar.ics",
+    }
+
+
+def test_query_prefills_the_form_and_gives_its_links(client):
+    found = page(client, "/?author=Kolter&type=spotlight&event=meshsdf,monotone-operator-equilibrium-networks"
+                         "&alarm=15")
+    assert found.form_choice() == {"type": ["spotlight"], "author": ["j-zico-kolter"], "alarm": ["15"],
+                                   "event": ["meshsdf", "monotone-operator-equilibrium-networks"]}
+    query = "type=spotlight&author=j-zico-kolter&event=meshsdf&event=monotone-operator-equilibrium-networks&alarm=15"
+    described = "My%20selection%20%282%20events%29%20by%20J.%20Zico%20Kolter"
+    assert shown_links(found) == expected_links(query, described)
+    assert found.words("feed-count") == "1 event"
+    in_feed = [a["data-event-id"] for a in found.elements_with("data-event-id") if "in-feed" in a["class"]]
+    assert in_feed == ["monotone-operator-equilibrium-networks"]
+
+
+def test_nothing_chosen_marks_no_event(client):
+    found = page(client)
+    assert found.words("feed-count") == "15 events"
+    assert not [a for a in found.elements_with("data-event-id") if "in-feed" in a["class"]]
+    assert found.form_choice() == {"type": [], "author": [], "alarm": [""], "event": []}
+
+
+def test_a_reminder_alone_marks_no_event(client):
+    found = page(client, "/?alarm=10")
+    assert found.words("feed-count") == "15 events"
+    assert not [a for a in found.elements_with("data-event-id") if "in-feed" in a["class"]]
+
+
+def test_empty_form_fields_count_as_not_given(client):
+    """A submitted form sends `alarm=` for "None"; the page, unlike a feed, takes that as no reminder."""
+    found = page(client, "/?type=oral&alarm=")
+    assert found.text["feed-url"] == f"{BASE_URL}/calendar.ics?type=oral"
+    assert found.words("feed-count") == "3 events"
+
+
+def test_unlisted_reminder_is_kept(client):
+    alarms = [a["value"] for a in page(client, "/?alarm=7").all("option") if a["value"].isdigit()]
+    assert alarms == ["0", "5", "7", "10", "15", "30", "60"]
+
+
+def test_form_lists_every_type_and_author(client):
+    found = page(client)
+    assert [a["value"] for a in found.all("input", name="type")] == ["oral", "break", "spotlight", "qa"]
+    authors = [a["value"] for tag, a in found.elements if tag == "option" and "-" in a.get("value", "")]
+    assert len(authors) == 41 and authors[0] == "alliot-nagle" and "j-zico-kolter" in authors
+    assert len(found.all("input", name="event", form="filters")) == 15
+
+
+@pytest.mark.parametrize("url, status, message", [
+    ("/?type=poster", 400, "unknown type 'poster'; accepted: oral, break, spotlight, qa"),
+    ("/?types=oral", 400, "unknown parameter 'types'; accepted: session, type, author, event, alarm"),
+    ("/?author=kolterr", 404, "no author 'kolterr'; did you mean j-zico-kolter?; see /api/authors for the list"),
+])
+def test_bad_query_is_shown_on_the_page(client, url, status, message):
+    found = page(client, url, status=status)
+    assert found.text["feed-error"] == message
+    assert "hidden" not in found.by_id("feed-error") and "hidden" in found.by_id("feed-links")
+    assert len(found.elements_with("data-event-id")) == 15  # the schedule is still there
+
+
+def test_event_downloads_and_google_links(client):
+    found = page(client)
+    downloads = [a["href"] for a in found.all("a", **{"class": "action"}) if a["href"].endswith(".ics")]
+    assert downloads == [f"/events/{i}.ics" for i, *_ in EXPECTED_EVENTS]
+    google = [a["href"] for a in found.all("a", **{"class": "action"}) if a["href"].startswith(GOOGLE_EVENT)]
+    assert len(google) == 15
+    assert google[3] == (
+        "https://calendar.google.com/calendar/render?action=TEMPLATE&text=Break"
+        "&dates=20201208T144500Z/20201208T150000Z"
+        "&details=Break%20%C2%B7%20Orals%20%26%20Spotlights%20Track%2008%3A%20Deep%20Learning%20%C2%B7%20"
+        "NeurIPS%202020%0A%0ASession%3A%20https%3A//neurips.cc/virtual/2020/public/session_oral_21071.html"
+        "&location=Orals%20%26%20Spotlights%20Track%2008%3A%20Deep%20Learning%2C%20NeurIPS%202020%20%28virtual%29")
+    meshsdf = parse_qs(urlsplit(google[4]).query)
+    assert meshsdf["text"] == ["MeshSDF: Differentiable Iso-Surface Extraction"]
+    assert meshsdf["dates"] == ["20201208T150000Z/20201208T151000Z"]
+    assert meshsdf["details"] == [
+        "Spotlight · Orals & Spotlights Track 08: Deep Learning · NeurIPS 2020\n"
+        "Authors: Edoardo Remelli, Artem Lukoianov, Stephan Richter, Benoit Guillard, Timur Bagautdinov, "
+        "Pierre Baque, Pascal Fua\n\n"
+        "Talk: https://neurips.cc/virtual/2020/public/poster_fe40fb944ee700392ed51bfe84dd4e3d.html\n"
+        "Paper: https://proceedings.neurips.cc/paper/2020/hash/fe40fb944ee700392ed51bfe84dd4e3d-Abstract.html\n"
+        "Preprint: https://arxiv.org/abs/2006.03997\nCode: https://github.com/cvlab-epfl/MeshSDF"]
+    assert max(len(url) for url in google) < 2000  # no abstracts: a link stays short
+
+
+def test_talk_links_authors_and_abstract(client):
+    found = page(client)
+    assert [a["href"] for a in found.all("a") if a["href"].startswith("/?author=")][:3] == [
+        "/?author=shaojie-bai", "/?author=vladlen-koltun", "/?author=j-zico-kolter"]
+    assert len(found.all("details", **{"class": "abstract"})) == 11  # every talk; none for Q&As and breaks
+    assert [a["href"] for a in found.all("a", href="https://github.com/IGITUGraz/H-Mem")] == [
+        "https://github.com/IGITUGraz/H-Mem"]
+
+
+def test_no_inline_script_or_style(client):
+    """A strict Content-Security-Policy (default-src 'self') must not break the page."""
+    found = page(client)
+    scripts = found.all("script")
+    assert scripts == [{"src": "/static/page.js", "defer": ""}]
+    assert not found.all("style") and not [a for _, a in found.elements if "style" in a]
+    assert not [a for _, a in found.elements if any(name.startswith("on") for name in a)]
+    for path in ("/static/page.js", "/static/page.css", "/static/icon.svg"):
+        with client.get(path) as response:  # a file response: closing it closes the file
+            assert response.status_code == 200
+
+
+def test_every_control_has_a_label(client):
+    found = page(client)
+    labelled = {a["for"] for a in found.all("label") if "for" in a}
+    assert labelled == {"author", "alarm", "feed-url"}
+    # checkboxes sit inside their <label>: every one is a .check label's first child
+    html = client.get("/").get_data(as_text=True)
+    assert html.count('<label class="check') == 4 + 15
+    assert html.count('type="checkbox"') == 4 + 15
+
+
+def test_text_from_the_data_is_escaped(tmp_path):
+    data = json.loads(SHIPPED_DATA.read_text(encoding="utf-8"))
+    data["sessions"][0]["events"][0]["title"] = "<script>alert(1)</script> & more"
+    data["sessions"][0]["chairs"] = ['"><img src=x>']
+    path = tmp_path / "programme.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    html = create_app({"DATA": str(path), "BASE_URL": BASE_URL}).test_client().get("/").get_data(as_text=True)
+    assert "<script>alert" not in html and '"><img' not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
+    assert "&#34;&gt;&lt;img src=x&gt;" in html
+
+
+def test_links_use_the_request_host_without_a_base_url():
+    client = create_app({"BASE_URL": ""}).test_client()
+    found = page(client, "/?type=oral", base_url="http://calendar.test:8080")
+    assert found.by_id("subscribe-webcal")["href"] == "webcal://calendar.test:8080/calendar.ics?type=oral"
+
+
+@pytest.mark.parametrize("proxies, webcal", [
+    ("0", "webcal://10.0.0.5:8000/calendar.ics?type=oral"),
+    ("1", "webcal://feeds.proxy.example/calendar.ics?type=oral"),
+])
+def test_forwarded_host_only_from_trusted_proxies(proxies, webcal):
+    client = create_app({"BASE_URL": "", "TRUSTED_PROXIES": proxies}).test_client()
+    found = page(client, "/?type=oral", base_url="http://10.0.0.5:8000",
+                 headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "feeds.proxy.example"})
+    assert found.by_id("subscribe-webcal")["href"] == webcal
