@@ -122,6 +122,11 @@ def test_schedule_changes_reach_subscribers(conference):
     assert "expandnets" in conference.events("/types/spotlight.ics")
     assert conference.client.get("/events/expandnets.ics").status_code == 200
     assert conference.client.get("/calendar.ics?event=expandnets").status_code == 200
+    api = {e["id"]: e for e in conference.client.get("/api/events").json["events"]}
+    assert (api["expandnets"]["status"], api["expandnets"]["sequence"]) == ("cancelled", 1)
+    page = conference.client.get("/").get_data(as_text=True)
+    assert page.count('<span class="badge badge-cancelled">Cancelled</span>') == 1
+    assert 'class="event type-spotlight cancelled" id="expandnets"' in page
 
     # 4. It comes back.
     conference.page = conference.page.replace("Tue 8 Dec. 8:10 - 8:20 PST", withdrawn + "Tue 8 Dec. 8:10 - 8:20 PST")
