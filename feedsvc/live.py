@@ -40,6 +40,7 @@ class LiveCatalog:
         self._catalog = Catalog.load(self.path)
         self._checked = time.monotonic()
         self._lock = threading.Lock()
+        log.info("worker %d: loaded %s: %d events", os.getpid(), self.path, len(self._catalog.programme.events))
 
     def current(self) -> Catalog:
         """The newest good catalog; a request never waits for another's reload."""
@@ -60,7 +61,8 @@ class LiveCatalog:
         try:
             catalog = Catalog.load(self.path)
         except DataFileError as error:
-            log.error("data file changed but cannot be used, still serving the last good data: %s", error)
+            log.error("worker %d: data file changed but cannot be used, still serving the last good data: %s",
+                      os.getpid(), error)
             return
         self._catalog = catalog
-        log.info("reloaded %s: %d events", self.path, len(catalog.programme.events))
+        log.info("worker %d: reloaded %s: %d events", os.getpid(), self.path, len(catalog.programme.events))
