@@ -62,6 +62,12 @@ def calendar_of_author(author_id: str):
     return send_calendar(catalog().feed(feed_query([("author", ident)]), base_url()))
 
 
+@bp.get("/sessions/<session_id>.ics")
+def calendar_of_session(session_id: str):
+    ident = lookup_id(session_id, "session", catalog().programme.sessions_by_id)
+    return send_calendar(catalog().feed(feed_query([("session", ident)]), base_url()))
+
+
 @bp.get("/events/<event_id>.ics")
 def single_event(event_id: str):
     ident = lookup_id(event_id, "event", catalog().programme.events_by_id)

@@ -69,7 +69,8 @@ def test_whole_feed_parses_with_both_parsers(client, programme):
 
 def test_session_feed_holds_that_session_named_in_each_event(client, programme):
     session = programme.sessions[7]
-    response = client.get(f"/calendar.ics?session={session.id}")
+    response = client.get(f"/sessions/{session.id}.ics")
+    assert response.data == client.get(f"/calendar.ics?session={session.id}").data
     assert parse_both(response.data) == times_of(session.events)
     calendar = icalendar.Calendar.from_ical(response.data)
     assert str(calendar["NAME"]) == f"NeurIPS 2020 \u2014 Talks in {session.title}"
