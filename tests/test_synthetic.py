@@ -10,6 +10,7 @@ import pytest
 
 from bench.synthetic import TIMETABLE, generate
 from feedsvc import create_app
+from feedsvc.query import EventFilter, resolve_author
 from feedsvc.store import dumps, load_programme, write_programme
 
 from .conftest import BASE_URL, parse_both
@@ -92,3 +93,25 @@ def test_busiest_author_feed_parses_with_both_parsers(client, programme):
     response = client.get(f"/authors/{author}.ics")
     talks = [e for e in programme.events if author in {a.id for a in e.authors}]
     assert parse_both(response.data) == times_of(talks)
+
+
+def test_indexed_selection_equals_matching_every_event(programme):
+    sessions, authors = [s.id for s in programme.sessions], [a.id for a in programme.authors]
+    some_events = frozenset(e.id for e in programme.events[::7])
+    filters = [EventFilter(), EventFilter(types=frozenset({"spotlight"})),
+               EventFilter(sessions=frozenset(sessions[:3]), types=frozenset({"qa", "oral"})),
+               EventFilter(authors=frozenset(authors[:40])),
+               EventFilter(authors=frozenset(authors[:400]), sessions=frozenset(sessions[5:6])),
+               EventFilter(events=some_events, types=frozenset({"spotlight"})),
+               EventFilter(events=some_events, authors=frozenset(authors[:2]))]
+    for chosen in filters:
+        assert chosen.select(programme) == tuple(e for e in programme.events if chosen.matches(e))
+
+
+def test_author_names_find_what_a_scan_of_every_id_finds(programme):
+    """Any trailing part of an id, such as a surname, names every author whose id ends with it."""
+    ids = list(programme.authors_by_id)
+    for ident in ids:
+        for tail in {ident.split("-")[-1], "-".join(ident.split("-")[-2:])}:
+            scanned = {a for a in ids if a == tail or a.endswith("-" + tail)}
+            assert resolve_author(tail.replace("-", " "), programme) == scanned
