@@ -10,7 +10,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import click
 import pytest
+
+from feedsvc import create_app
 
 from .conftest import ROOT, expected_times, parse_both
 
@@ -62,12 +65,13 @@ def server():
 
 
 def fetch(url: str, method: str = "GET", headers: dict[str, str] | None = None):
+    """Status, headers (looked up in any case: servers spell names differently) and body."""
     request = urllib.request.Request(url, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+        return error.code, error.headers, error.read()
 
 
 def test_procfile_server_serves_orals(server):
@@ -100,3 +104,9 @@ def test_procfile_server_refuses_bad_data_file(tmp_path):
     output, _ = process.communicate(timeout=30)
     assert process.returncode != 0
     assert f"{broken}: not valid JSON (truncated?)" in output
+
+
+def test_app_loads_its_data_under_a_server_with_its_own_command_line():
+    """granian, for one, calls the factory inside its own click command: that is serving."""
+    with click.Context(click.Command("granian")):
+        assert create_app().extensions["feedsvc"].programme.events
