@@ -11,10 +11,11 @@ from pathlib import Path
 
 from .ical import FeedMeta, FeedRenderer, RenderedFeed
 from .model import Event, Programme
-from .query import FeedQuery
+from .query import FeedQuery, parse_feed_query
 from .store import load_programme
 
 FEED_CACHE_SIZE = 512  # distinct feeds kept; each holds its head and references
+QUERY_CACHE_SIZE = 1024  # distinct query strings kept, each with its parsed query
 
 
 class Catalog:
@@ -22,6 +23,7 @@ class Catalog:
         self.programme = programme
         self.source = str(source)
         self.renderer = FeedRenderer(programme)
+        self.query = lru_cache(maxsize=QUERY_CACHE_SIZE)(self._query)
         self.feed = lru_cache(maxsize=FEED_CACHE_SIZE)(self._feed)
         self.single = lru_cache(maxsize=FEED_CACHE_SIZE)(self._single)
 
@@ -60,6 +62,11 @@ class Catalog:
     def event_meta(self, event: Event, alarm: int | None, base_url: str) -> FeedMeta:
         return FeedMeta(event.title, f"{self._about()} This file: {event.title}.",
                         self.event_url(event, base_url, alarm), event.links.talk)
+
+    def _query(self, args: tuple[tuple[str, str], ...], allowed: tuple[str, ...]) -> FeedQuery:
+        """Request arguments to a validated query; cached, since calendars repeat their URLs
+        (an invalid one raises, and is not cached)."""
+        return parse_feed_query(list(args), self.programme, allowed)
 
     def _feed(self, query: FeedQuery, base_url: str) -> RenderedFeed:
         """The feed for a validated query; `base_url` has no trailing slash."""

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException, NotFound
-from werkzeug.http import is_resource_modified
+from werkzeug.http import dump_options_header, http_date, is_resource_modified
 
 from .feeds import Catalog
 from .ical import RenderedFeed
 from .query import (FEED_PARAMETERS, BadQuery, FeedQuery, UnknownName,
-                    lookup_id, parse_feed_query)
+                    lookup_id)
 
 CACHE_SECONDS = 300  # calendars revalidate cheaply with the ETag after this
+CACHE_CONTROL = f"public, max-age={CACHE_SECONDS}"
 ICS_TYPE = "text/calendar; charset=utf-8"
 
 bp = Blueprint("feeds", __name__)
@@ -27,23 +28,24 @@ def base_url() -> str:
 
 def feed_query(extra: list[tuple[str, str]] = (), allowed: tuple[str, ...] = FEED_PARAMETERS) -> FeedQuery:
     """The request's query string, plus `extra` pairs taken from the path."""
-    args = list(request.args.items(multi=True)) + list(extra)
-    return parse_feed_query(args, catalog().programme, allowed)
+    args = tuple(request.args.items(multi=True)) + tuple(extra)
+    return catalog().query(args, allowed)
 
 
 def send_calendar(feed: RenderedFeed, download_name: str | None = None) -> Response:
-    """One place for validators, caching, CORS and downloads; a 304 skips the body."""
+    """One place for validators, caching, CORS and downloads; a 304 skips the body.
+
+    The headers go in as one list: setting them one by one through the
+    response's properties cost more than the rest of the request.
+    """
     modified = is_resource_modified(request.environ, etag=feed.etag,
                                     last_modified=feed.last_modified)
-    response = Response(feed.body() if modified else b"", status=200 if modified else 304,
-                        content_type=ICS_TYPE)
-    response.set_etag(feed.etag)
-    response.last_modified = feed.last_modified
-    response.cache_control.public = True
-    response.cache_control.max_age = CACHE_SECONDS
+    headers = [("ETag", f'"{feed.etag}"'), ("Last-Modified", http_date(feed.last_modified)),
+               ("Cache-Control", CACHE_CONTROL)]
     if download_name:
-        response.headers.set("Content-Disposition", "attachment", filename=download_name)
-    return response
+        headers.append(("Content-Disposition", dump_options_header("attachment", {"filename": download_name})))
+    return Response(feed.body() if modified else b"", status=200 if modified else 304,
+                    headers=headers, content_type=ICS_TYPE)
 
 
 @bp.get("/calendar.ics")
