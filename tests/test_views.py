@@ -119,6 +119,8 @@ def test_conditional_get_answers_304(client, url):
     assert (since.status_code, since.data) == (304, b"")
     stale = client.get(url, headers={"If-None-Match": '"0123"'})
     assert stale.status_code == 200 and stale.data == first.data
+    for listed in (f'"0123", {first.headers["ETag"]}', "*"):
+        assert client.get(url, headers={"If-None-Match": listed}).status_code == 304
 
 
 def test_etag_differs_between_feeds(client):
