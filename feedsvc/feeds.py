@@ -70,9 +70,10 @@ class Catalog:
 
     def _feed(self, query: FeedQuery, base_url: str) -> RenderedFeed:
         """The feed for a validated query; `base_url` has no trailing slash."""
-        events = query.filter.select(self.programme)
-        return self.renderer.render(self.feed_meta(query, base_url), events, query.alarm)
+        positions = query.filter.positions(self.programme)
+        return self.renderer.render(self.feed_meta(query, base_url), positions, query.alarm)
 
     def _single(self, event_id: str, alarm: int | None, base_url: str) -> RenderedFeed:
         event = self.programme.events_by_id[event_id]
-        return self.renderer.render(self.event_meta(event, alarm, base_url), (event,), alarm)
+        positions = self.programme.positions["event"][event_id]
+        return self.renderer.render(self.event_meta(event, alarm, base_url), positions, alarm)

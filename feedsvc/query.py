@@ -6,6 +6,7 @@ for the same events gives the same `FeedQuery`, so the same bytes and ETag.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -42,20 +43,25 @@ class EventFilter:
     def fields(self) -> list[tuple[str, frozenset[str]]]:
         return list(zip(FILTERS, (self.sessions, self.types, self.authors, self.events)))
 
-    def select(self, programme: Programme) -> tuple[Event, ...]:
-        """The matching events, in programme order. Only the events that the
-        narrowest field names are looked at, found in the programme's index."""
+    def positions(self, programme: Programme) -> Sequence[int]:
+        """Where the matching events stand in `programme.events`, ascending. Only the
+        events that the narrowest field names are looked at, found in the programme's index."""
         given = [(name, values) for name, values in self.fields() if values]
         if not given:
-            return programme.events
+            return range(len(programme.events))
         index = programme.positions
         name, values = min(given, key=lambda field: sum(len(index[field[0]].get(v, ())) for v in field[1]))
         if len(values) == 1:  # already in order
             candidates = index[name].get(next(iter(values)), ())
         else:
             candidates = sorted({p for value in values for p in index[name].get(value, ())})
-        events = map(programme.events.__getitem__, candidates)
-        return tuple(events) if len(given) == 1 else tuple(e for e in events if self.matches(e))
+        if len(given) == 1:
+            return candidates
+        return [p for p in candidates if self.matches(programme.events[p])]
+
+    def select(self, programme: Programme) -> tuple[Event, ...]:
+        """The matching events, in programme order."""
+        return tuple(map(programme.events.__getitem__, self.positions(programme)))
 
     def pairs(self) -> list[tuple[str, str]]:
         """The canonical query: fixed order of names, sorted values."""
