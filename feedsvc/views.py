@@ -37,11 +37,11 @@ def feed_query(extra: list[tuple[str, str]] = (), allowed: tuple[str, ...] = FEE
 
 @lru_cache(maxsize=FEED_CACHE_SIZE)
 def feed_headers(etag: str, last_modified: datetime, download_name: str | None) -> tuple[tuple[str, str], ...]:
-    """A feed's validators, caching and download headers, formatted once per feed."""
+    """A feed's validators, type, caching and download headers, formatted once per feed."""
     download = () if download_name is None else (
         ("Content-Disposition", dump_options_header("attachment", {"filename": download_name})),)
     return (("ETag", f'"{etag}"'), ("Last-Modified", http_date(last_modified)),
-            ("Cache-Control", CACHE_CONTROL)) + download
+            ("Content-Type", ICS_TYPE), ("Cache-Control", CACHE_CONTROL)) + download
 
 
 def send_calendar(feed: RenderedFeed, download_name: str | None = None) -> Response:
@@ -53,7 +53,7 @@ def send_calendar(feed: RenderedFeed, download_name: str | None = None) -> Respo
     headers = feed_headers(feed.etag, feed.last_modified, download_name)
     modified = is_modified(feed, etag_header=headers[0][1])
     return Response(feed.body() if modified else b"", status=200 if modified else 304,
-                    headers=list(headers), content_type=ICS_TYPE)
+                    headers=list(headers))
 
 
 def is_modified(feed: RenderedFeed, etag_header: str) -> bool:
