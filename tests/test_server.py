@@ -2,31 +2,19 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
 import click
 import pytest
 
+from bench.run import fetch, free_port, procfile_command
 from feedsvc import create_app
 
 from .conftest import ROOT, expected_times, parse_both
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def procfile_command() -> str:
-    (line,) = [l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:")]
-    return line.removeprefix("web:").strip()
 
 
 def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 20) -> None:
@@ -62,16 +50,6 @@ def server():
     finally:
         process.terminate()
         process.communicate(timeout=10)
-
-
-def fetch(url: str, method: str = "GET", headers: dict[str, str] | None = None):
-    """Status, headers (looked up in any case: servers spell names differently) and body."""
-    request = urllib.request.Request(url, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
 
 
 def test_procfile_server_serves_orals(server):
