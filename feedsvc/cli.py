@@ -54,7 +54,8 @@ def import_seed(manifest: Path, output: Path | None, stamp: str | None, fresh: b
 @with_appcontext
 def export_feeds(directory: Path, base_url: str | None):
     """Write every feed with a readable URL below DIRECTORY as static files,
-    byte for byte what the service sends; atomically replaces an earlier export."""
+    byte for byte what the service sends. They are written beside DIRECTORY
+    and renamed into place; an earlier export there is swapped out."""
     base = (base_url or current_app.config["BASE_URL"]).rstrip("/")
     if not base.startswith(("https://", "http://")):
         raise click.UsageError("give the public base URL with --base-url or FEEDSVC_BASE_URL "
