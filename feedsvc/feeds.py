@@ -1,11 +1,14 @@
 """The loaded data and the feeds made from it, independent of HTTP.
 
 A `Catalog` is built once per data file: it holds the programme, every event
-rendered once, and a bounded cache of feed heads (one per filter and base URL
-asked for), so a calendar's repeated polls cost a dictionary look-up.
+rendered once, a bounded cache of feed heads (one per filter and base URL
+asked for), so a calendar's repeated polls cost a dictionary look-up, and the
+most recently sent bodies up to a total size.
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,6 +19,42 @@ from .store import load_programme
 
 FEED_CACHE_SIZE = 512  # distinct feeds kept; each holds its head and references
 QUERY_CACHE_SIZE = 1024  # distinct query strings kept, each with its parsed query
+BODY_CACHE_BYTES = 64 * 2**20  # assembled bodies kept, per process
+
+
+class BodyCache:
+    """Assembled feed bodies, the most recently sent kept up to `budget` bytes in all.
+
+    Joining a body costs its size on every request: for a conference's big
+    feeds (megabytes) that was most of the app's time per request. Keyed by
+    the strong ETag, which names the bytes.
+    """
+
+    def __init__(self, budget: int = BODY_CACHE_BYTES):
+        self.budget = budget
+        self._bodies: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def body(self, feed: RenderedFeed) -> bytes:
+        with self._lock:
+            body = self._bodies.get(feed.etag)
+            if body is not None:
+                self._bodies.move_to_end(feed.etag)
+                return body
+        body = feed.body()
+        if len(body) <= self.budget:
+            self._keep(feed.etag, body)
+        return body
+
+    def _keep(self, etag: str, body: bytes) -> None:
+        with self._lock:
+            if etag not in self._bodies:
+                self._bodies[etag] = body
+                self._size += len(body)
+            while self._size > self.budget:
+                _, dropped = self._bodies.popitem(last=False)
+                self._size -= len(dropped)
 
 
 class Catalog:
@@ -26,6 +65,7 @@ class Catalog:
         self.query = lru_cache(maxsize=QUERY_CACHE_SIZE)(self._query)
         self.feed = lru_cache(maxsize=FEED_CACHE_SIZE)(self._feed)
         self.single = lru_cache(maxsize=FEED_CACHE_SIZE)(self._single)
+        self.bodies = BodyCache()
 
     @classmethod
     def load(cls, path: Path | str) -> "Catalog":

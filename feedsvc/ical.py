@@ -199,7 +199,8 @@ class RenderedFeed:
         return hashlib.sha256(b"".join((self.head, self.alarm, *self.digests))).hexdigest()[:32]
 
     def body(self) -> bytes:
-        """Assembled on each call and not kept, so a cached feed stays small.
+        """Assembled on each call and not kept, so a cached feed stays small
+        (the catalog keeps the most recently sent bodies, within a budget).
 
         One join, so the body is copied once: the head rides on the first
         piece and the calendar's end on the last (a conference's whole feed

@@ -52,7 +52,7 @@ def send_calendar(feed: RenderedFeed, download_name: str | None = None) -> Respo
     """
     headers = feed_headers(feed.etag, feed.last_modified, download_name)
     modified = is_modified(feed, etag_header=headers[0][1])
-    return Response(feed.body() if modified else b"", status=200 if modified else 304,
+    return Response(catalog().bodies.body(feed) if modified else b"", status=200 if modified else 304,
                     headers=list(headers))
 
 
