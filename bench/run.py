@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -445,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
             check_tools(command)
         shutil.rmtree(OUT, ignore_errors=True)
         OUT.mkdir(parents=True)
-        print(f"python -m bench.run {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
+        print(shlex.join(["python", "-m", "bench.run", *(sys.argv[1:] if argv is None else argv)]))
         print(f"{machine()}\n", flush=True)
         files = {events: data_file(events) for events in sorted(set(http_sizes) | set(sizes))}
         http = {}
