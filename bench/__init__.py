@@ -1,0 +1,1 @@
+"""The benchmark: synthetic programmes, a floor server, and `python -m bench.run`."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from flask.cli import FlaskGroup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .live import LiveCatalog
@@ -63,6 +64,9 @@ def trust_proxies(app: Flask, configured: int | str) -> None:
 
 
 def _serving() -> bool:
-    """False only inside a `flask` command other than `run` (e.g. `flask import-seed`)."""
+    """False only inside a `flask` command other than `run` (e.g. `flask import-seed`);
+    a server with a click command line of its own (granian) is serving."""
     context = click.get_current_context(silent=True)
-    return context is None or context.info_name == "run"
+    if context is None or not isinstance(context.find_root().command, FlaskGroup):
+        return True
+    return context.info_name == "run"

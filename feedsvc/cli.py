@@ -1,4 +1,4 @@
-"""Thin command-line wrappers over the importer and the store."""
+"""Thin command-line wrappers over the importer, the store and the export."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -6,8 +6,11 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from .changes import reconcile
+from .export import ExportError, export
+from .feeds import Catalog
 from .importer import ImporterError, import_programme
 from .store import DataFileError, load_programme, write_programme
 
@@ -54,5 +57,26 @@ def import_seed(manifest: Path, output: Path | None, stamp: str | None, fresh: b
                f"{len(programme.events)} events, {len(programme.authors)} authors.")
 
 
+@click.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--base-url", help="The public base of the feeds' URLs, e.g. https://feeds.example.org "
+                                 "(default: FEEDSVC_BASE_URL).")
+@with_appcontext
+def export_feeds(directory: Path, base_url: str | None):
+    """Write every feed with a readable URL below DIRECTORY as static files,
+    byte for byte what the service sends. They are written beside DIRECTORY
+    and renamed into place; an earlier export there is swapped out."""
+    base = (base_url or current_app.config["BASE_URL"]).rstrip("/")
+    if not base.startswith(("https://", "http://")):
+        raise click.UsageError("give the public base URL with --base-url or FEEDSVC_BASE_URL "
+                               "(e.g. https://feeds.example.org): the feeds name their own URL")
+    try:
+        count = export(Catalog.load(current_app.config["DATA"]), directory, base)
+    except (DataFileError, ExportError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Wrote {count} feeds below {directory} for {base}.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(import_seed)
+    app.cli.add_command(export_feeds)

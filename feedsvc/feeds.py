@@ -1,28 +1,70 @@
 """The loaded data and the feeds made from it, independent of HTTP.
 
 A `Catalog` is built once per data file: it holds the programme, every event
-rendered once, and a bounded cache of feed heads (one per filter and base URL
-asked for), so a calendar's repeated polls cost a dictionary look-up.
+rendered once, a bounded cache of feed heads (one per filter and base URL
+asked for), so a calendar's repeated polls cost a dictionary look-up, and the
+most recently sent bodies up to a total size.
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
 from .ical import FeedMeta, FeedRenderer, RenderedFeed
 from .model import Event, Programme
-from .query import FeedQuery
+from .query import FeedQuery, parse_feed_query
 from .store import load_programme
 
 FEED_CACHE_SIZE = 512  # distinct feeds kept; each holds its head and references
+QUERY_CACHE_SIZE = 1024  # distinct query strings kept, each with its parsed query
+BODY_CACHE_BYTES = 64 * 2**20  # assembled bodies kept, per process
+
+
+class BodyCache:
+    """Assembled feed bodies, the most recently sent kept up to `budget` bytes in all.
+
+    Joining a body costs its size on every request: for a conference's big
+    feeds (megabytes) that was most of the app's time per request. Keyed by
+    the strong ETag, which names the bytes.
+    """
+
+    def __init__(self, budget: int = BODY_CACHE_BYTES):
+        self.budget = budget
+        self._bodies: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def body(self, feed: RenderedFeed) -> bytes:
+        with self._lock:
+            body = self._bodies.get(feed.etag)
+            if body is not None:
+                self._bodies.move_to_end(feed.etag)
+                return body
+        body = feed.body()
+        if len(body) <= self.budget:
+            self._keep(feed.etag, body)
+        return body
+
+    def _keep(self, etag: str, body: bytes) -> None:
+        with self._lock:
+            if etag not in self._bodies:
+                self._bodies[etag] = body
+                self._size += len(body)
+            while self._size > self.budget:
+                _, dropped = self._bodies.popitem(last=False)
+                self._size -= len(dropped)
 
 
 class Catalog:
     def __init__(self, programme: Programme):
         self.programme = programme
         self.renderer = FeedRenderer(programme)
+        self.query = lru_cache(maxsize=QUERY_CACHE_SIZE)(self._query)
         self.feed = lru_cache(maxsize=FEED_CACHE_SIZE)(self._feed)
         self.single = lru_cache(maxsize=FEED_CACHE_SIZE)(self._single)
+        self.bodies = BodyCache()
 
     @classmethod
     def load(cls, path: Path | str) -> "Catalog":
@@ -60,11 +102,17 @@ class Catalog:
         return FeedMeta(event.title, f"{self._about()} This file: {event.title}.",
                         self.event_url(event, base_url, alarm), event.links.talk)
 
+    def _query(self, args: tuple[tuple[str, str], ...], allowed: tuple[str, ...]) -> FeedQuery:
+        """Request arguments to a validated query; cached, since calendars repeat their URLs
+        (an invalid one raises, and is not cached)."""
+        return parse_feed_query(list(args), self.programme, allowed)
+
     def _feed(self, query: FeedQuery, base_url: str) -> RenderedFeed:
         """The feed for a validated query; `base_url` has no trailing slash."""
-        events = query.filter.select(self.programme)
-        return self.renderer.render(self.feed_meta(query, base_url), events, query.alarm)
+        positions = query.filter.positions(self.programme)
+        return self.renderer.render(self.feed_meta(query, base_url), positions, query.alarm)
 
     def _single(self, event_id: str, alarm: int | None, base_url: str) -> RenderedFeed:
         event = self.programme.events_by_id[event_id]
-        return self.renderer.render(self.event_meta(event, alarm, base_url), (event,), alarm)
+        positions = self.programme.positions["event"][event_id]
+        return self.renderer.render(self.event_meta(event, alarm, base_url), positions, alarm)

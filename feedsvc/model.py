@@ -119,6 +119,18 @@ class Programme:
         return tuple(sorted(ordered, key=lambda e: e.start))
 
     @cached_property
+    def positions(self) -> dict[str, dict[str, tuple[int, ...]]]:
+        """For "session", "type", "author" and "event": each id to the positions in
+        `events` of the events that have it. An index, so that finding a small
+        part of a big programme costs the size of the part, not of the programme."""
+        index: dict[str, dict[str, list[int]]] = {"session": {}, "type": {}, "author": {}, "event": {}}
+        for position, event in enumerate(self.events):
+            keys = [("session", event.session_id), ("type", event.type), ("event", event.id)]
+            for name, key in keys + [("author", a.id) for a in event.authors]:
+                index[name].setdefault(key, []).append(position)
+        return {name: {key: tuple(found) for key, found in ids.items()} for name, ids in index.items()}
+
+    @cached_property
     def events_by_id(self) -> dict[str, Event]:
         return {e.id: e for e in self.events}
 
@@ -137,15 +149,15 @@ class Programme:
         return {a.id: a for a in self.authors}
 
     @cached_property
-    def authors_by_id_suffix(self) -> dict[str, tuple[str, ...]]:
-        """Author ids by each trailing part of the id: "kolter", "zico-kolter" and
-        "j-zico-kolter" all lead to "j-zico-kolter", so a surname finds its author."""
-        found: dict[str, list[str]] = {}
+    def authors_by_tail(self) -> dict[str, tuple[str, ...]]:
+        """Each trailing part of an author id ("kolter", "zico-kolter", "j-zico-kolter")
+        to the ids that end with it: a surname finds an author without a scan."""
+        tails: dict[str, list[str]] = {}
         for ident in self.authors_by_id:
-            words = ident.split("-")
-            for start in range(len(words)):
-                found.setdefault("-".join(words[start:]), []).append(ident)
-        return {suffix: tuple(ids) for suffix, ids in found.items()}
+            parts = ident.split("-")
+            for start in range(len(parts)):
+                tails.setdefault("-".join(parts[start:]), []).append(ident)
+        return {tail: tuple(idents) for tail, idents in tails.items()}
 
     @cached_property
     def types(self) -> dict[str, str]:

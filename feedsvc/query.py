@@ -6,6 +6,7 @@ for the same events gives the same `FeedQuery`, so the same bytes and ETag.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -40,13 +41,32 @@ class EventFilter:
                 and (not self.authors or any(a.id in self.authors for a in event.authors))
                 and (not self.events or event.id in self.events))
 
+    def fields(self) -> list[tuple[str, frozenset[str]]]:
+        return list(zip(FILTERS, (self.sessions, self.types, self.authors, self.events)))
+
+    def positions(self, programme: Programme) -> Sequence[int]:
+        """Where the matching events stand in `programme.events`, ascending. Only the
+        events that the narrowest field names are looked at, found in the programme's index."""
+        given = [(name, values) for name, values in self.fields() if values]
+        if not given:
+            return range(len(programme.events))
+        index = programme.positions
+        name, values = min(given, key=lambda field: sum(len(index[field[0]].get(v, ())) for v in field[1]))
+        if len(values) == 1:  # already in order
+            candidates = index[name].get(next(iter(values)), ())
+        else:
+            candidates = sorted({p for value in values for p in index[name].get(value, ())})
+        if len(given) == 1:
+            return candidates
+        return [p for p in candidates if self.matches(programme.events[p])]
+
     def select(self, programme: Programme) -> tuple[Event, ...]:
-        return tuple(e for e in programme.events if self.matches(e))
+        """The matching events, in programme order."""
+        return tuple(map(programme.events.__getitem__, self.positions(programme)))
 
     def pairs(self) -> list[tuple[str, str]]:
         """The canonical query: fixed order of names, sorted values."""
-        fields = zip(FILTERS, (self.sessions, self.types, self.authors, self.events))
-        return [(name, value) for name, values in fields for value in sorted(values)]
+        return [(name, value) for name, values in self.fields() for value in sorted(values)]
 
     def describe(self, programme: Programme) -> str:
         """What the filter keeps, in words for a calendar's name: "Orals by J. Zico Kolter"."""
@@ -112,7 +132,7 @@ def resolve_author(value: str, programme: Programme) -> set[str]:
     """Authors whose id, full name or surname (any trailing part of the name)
     is `value`, ignoring case and accents: "kolter", "Zico Kolter", "j-zico-kolter"."""
     wanted = slugify(value)
-    found = set(programme.authors_by_id_suffix.get(wanted, ()))
+    found = set(programme.authors_by_tail.get(wanted, ()))
     if not found:
         raise UnknownName(f"no author {shown(value)}" + _suggest(wanted, list(programme.authors_by_id))
                           + "; see /api/authors for the list")

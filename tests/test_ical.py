@@ -2,12 +2,17 @@
 feeds assembled from pre-rendered events equal the library's whole calendar."""
 from __future__ import annotations
 
+import random
+from collections import Counter
+
 import icalendar
 import pytest
+from icalendar.parser import Contentline
 
+from bench.synthetic import generate
 from feedsvc import create_app
 from feedsvc.feeds import Catalog
-from feedsvc.ical import build_calendar
+from feedsvc.ical import build_calendar, fold
 from feedsvc.query import parse_feed_query
 
 from .conftest import BASE_URL, ROOT, expected_times, parse_both
@@ -27,6 +32,12 @@ def catalog():
     return Catalog.load(ROOT / "data" / "programme.json")
 
 
+@pytest.fixture(scope="module")
+def conference():
+    """Many sessions, accented names, cancelled talks: what the shipped session lacks."""
+    return Catalog(generate(240))
+
+
 def calendar_of(catalog, args) -> icalendar.Calendar:
     query = parse_feed_query(args, catalog.programme)
     return icalendar.Calendar.from_ical(catalog.feed(query, BASE_URL).body())
@@ -38,6 +49,39 @@ def test_render_equals_library_whole_calendar(catalog, args):
     events = query.filter.select(catalog.programme)
     whole = build_calendar(catalog.feed_meta(query, BASE_URL), catalog.programme, events, query.alarm)
     assert catalog.feed(query, BASE_URL).body() == whole.to_ical()
+
+
+def conference_filters(programme) -> dict[str, list[tuple[str, str]]]:
+    sessions = [s.id for s in programme.sessions]
+    busiest, _ = Counter(a.id for e in programme.events for a in e.authors).most_common(1)[0]
+    return {"whole": [], "type": [("type", "spotlight")], "session": [("session", sessions[2])],
+            "sessions, types, alarm": [("session", f"{sessions[0]},{sessions[15]}"),
+                                       ("type", "qa,oral"), ("alarm", "5")],
+            "author": [("author", busiest)]}
+
+
+@pytest.mark.parametrize("kind", ["whole", "type", "session", "sessions, types, alarm", "author"])
+def test_conference_render_equals_library_whole_calendar(conference, kind):
+    query = parse_feed_query(conference_filters(conference.programme)[kind], conference.programme)
+    events = query.filter.select(conference.programme)
+    assert len(events) > 1
+    whole = build_calendar(conference.feed_meta(query, BASE_URL), conference.programme, events, query.alarm)
+    assert conference.feed(query, BASE_URL).body() == whole.to_ical()
+
+
+def tricky_lines() -> list[str]:
+    """Lines whose fold points land on escapes and on 2-, 3- and 4-octet characters."""
+    rng = random.Random(8)
+    alphabet = ["a", "\\,", "\\;", "\\n", "^", "^n", "é", "€", "𝔼", " ", ":"]
+    lines = [f"DESCRIPTION:{'x' * n}{tail}" for n in range(55, 80)
+             for tail in ("\\nmore text" * 4, "é" * 40, "€" * 30, "𝔼" * 25, "^^^" * 20)]
+    lines += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400))) for _ in range(500)]
+    return lines + ["", "SUMMARY:short"]
+
+
+def test_fold_equals_library_fold():
+    for line in tricky_lines():
+        assert fold(line) == Contentline(line).to_ical(), line
 
 
 def test_single_event_equals_library_whole_calendar(catalog):

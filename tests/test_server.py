@@ -1,13 +1,17 @@
 """The Procfile's production server, started for real, answering over HTTP."""
 from __future__ import annotations
 
+import click
 import re
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import click
 import pytest
+
+from feedsvc import create_app
 
 from .conftest import expected_times, parse_both
 from .serving import fetch, start_server, wait_until_up
@@ -103,3 +107,9 @@ def raw_status(base: str, request_line: bytes) -> int:
 ])
 def test_procfile_server_raw_hostile_requests(server, request_line, status):
     assert raw_status(server, request_line) == status
+
+
+def test_app_loads_its_data_under_a_server_with_its_own_command_line():
+    """granian, for one, calls the factory inside its own click command: that is serving."""
+    with click.Context(click.Command("granian")):
+        assert create_app().extensions["feedsvc"].current().programme.events

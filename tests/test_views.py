@@ -64,6 +64,10 @@ def test_calendar_orals_at_pacific_times(client):
     ("/types/spotlight.ics?author=kolter", "/calendar.ics?author=j-zico-kolter&type=spotlight"),
     ("/authors/j-zico-kolter.ics", "/calendar.ics?author=Kolter"),
     ("/authors/lior-wolf.ics?alarm=10", "/calendar.ics?alarm=10&author=lior-wolf"),
+    ("/sessions/orals-spotlights-track-08-deep-learning.ics",
+     "/calendar.ics?session=orals-spotlights-track-08-deep-learning"),
+    ("/sessions/Orals-Spotlights-Track-08-Deep-Learning.ics?type=qa&alarm=5",
+     "/calendar.ics?alarm=5&type=qa&session=orals-spotlights-track-08-deep-learning"),
 ])
 def test_aliases_send_same_bytes_as_query(client, alias, query):
     one, two = client.get(alias), client.get(query)
@@ -115,6 +119,8 @@ def test_conditional_get_answers_304(client, url):
     assert (since.status_code, since.data) == (304, b"")
     stale = client.get(url, headers={"If-None-Match": '"0123"'})
     assert stale.status_code == 200 and stale.data == first.data
+    for listed in (f'"0123", {first.headers["ETag"]}', "*"):
+        assert client.get(url, headers={"If-None-Match": listed}).status_code == 304
 
 
 def test_etag_differs_between_feeds(client):
@@ -156,6 +162,8 @@ def test_bad_input_is_400_naming_value(client, url, message):
     ("/events/meshsfd.ics", "no event 'meshsfd'; did you mean meshsdf?"),
     ("/calendar.ics?event=h-mem,gait-props", "no event 'gait-props'; did you mean gait-prop?"),
     ("/calendar.ics?session=track-09", "no session 'track-09'"),
+    ("/sessions/orals-spotlights-track-08-deep-learnin.ics",
+     "no session 'orals-spotlights-track-08-deep-learnin'; did you mean orals-spotlights-track-08-deep-learning?"),
     ("/nowhere.ics", "no page '/nowhere.ics'; feeds are /calendar.ics, /types/<type>.ics, "
                      "/authors/<author-id>.ics and /events/<event-id>.ics"),
 ])

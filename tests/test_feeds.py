@@ -1,0 +1,39 @@
+"""The catalog's bounded cache of assembled bodies."""
+from __future__ import annotations
+
+import pytest
+
+from feedsvc.feeds import BodyCache, Catalog
+from feedsvc.query import parse_feed_query
+
+from .conftest import BASE_URL, ROOT
+
+
+@pytest.fixture(scope="module")
+def feeds():
+    catalog = Catalog.load(ROOT / "data" / "programme.json")
+    return [catalog.feed(parse_feed_query(args, catalog.programme), BASE_URL)
+            for args in ([], [("type", "oral")], [("type", "spotlight")])]
+
+
+def test_cache_sends_the_assembled_bytes_and_keeps_them(feeds):
+    cache = BodyCache()
+    first = cache.body(feeds[0])
+    assert first == feeds[0].body()
+    assert cache.body(feeds[0]) is first
+
+
+def test_cache_drops_the_least_recently_sent_beyond_its_budget(feeds):
+    whole, orals, spotlights = feeds
+    cache = BodyCache(budget=len(whole.body()) + len(spotlights.body()))
+    kept_whole, kept_orals = cache.body(whole), cache.body(orals)
+    assert cache.body(whole) is kept_whole  # now the most recent
+    cache.body(spotlights)  # over budget: orals goes first
+    assert cache.body(whole) is kept_whole
+    assert cache.body(orals) is not kept_orals
+
+
+def test_cache_does_not_keep_a_body_larger_than_its_budget(feeds):
+    cache = BodyCache(budget=len(feeds[0].body()) - 1)
+    assert cache.body(feeds[0]) == feeds[0].body()
+    assert cache.body(feeds[0]) is not cache.body(feeds[0])
