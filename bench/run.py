@@ -21,7 +21,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,13 +28,13 @@ import urllib.error
 import urllib.request
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
-from email.message import Message
 from pathlib import Path
 
 from feedsvc.export import export
 from feedsvc.feeds import Catalog
 from feedsvc.store import write_programme
 
+from .procfile import fetch, free_port, procfile_command
 from .synthetic import generate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,22 +64,6 @@ class BenchError(RuntimeError):
 
 
 # ---- processes ------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def fetch(url: str, headers: dict[str, str] | None = None, method: str = "GET") -> tuple[int, Message, bytes]:
-    """Status, headers (names in any case, as servers differ) and body."""
-    request = urllib.request.Request(url, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
-
 
 @contextmanager
 def running(name: str, argv: list[str], ready_url: str, env: dict[str, str] | None = None):
@@ -128,11 +111,6 @@ def server_argv(command: str, port: int, target: str) -> list[str]:
         raise BenchError(f"the server command does not name {APP_TARGET}: {command}")
     command = command.replace("$PORT", str(port)).replace("0.0.0.0", "127.0.0.1")
     return ["sh", "-c", "exec " + command.replace(APP_TARGET, target)]
-
-
-def procfile_command() -> str:
-    (line,) = [l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:")]
-    return line.removeprefix("web:").strip()
 
 
 # ---- wrk ------------------------------------------------------------------------------------

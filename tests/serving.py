@@ -4,12 +4,10 @@ Shared by the tests that need a running server (tests/test_server.py, tests/test
 """
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from contextlib import contextmanager
 from typing import Iterator
 
-from bench.procfile import start_server, wait_until_up
+from bench.procfile import fetch, start_server, wait_until_up
 
 __all__ = ["fetch", "running_server", "start_server", "wait_until_up"]
 
@@ -24,12 +22,3 @@ def running_server(extra_env: dict[str, str] | None = None) -> Iterator[str]:
     finally:
         process.terminate()
         process.communicate(timeout=10)
-
-
-def fetch(url: str, method: str = "GET", headers: dict[str, str] | None = None):
-    request = urllib.request.Request(url, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from feedsvc.importer import LinksError, SeedFormatError, import_programme
-from feedsvc.store import dumps, load_programme
+from feedsvc.store import dumps
 
 from .conftest import EXPECTED_EVENTS, ROOT, SEED_PAGE, SEEDS, utc
 

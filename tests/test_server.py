@@ -1,7 +1,6 @@
 """The Procfile's production server, started for real, answering over HTTP."""
 from __future__ import annotations
 
-import click
 import re
 import socket
 import time
