@@ -46,9 +46,9 @@ def catalog_for_listing() -> Catalog:
 @bp.get("/authors")
 def authors():
     current = catalog_for_listing()
-    events = current.programme.events
+    events, positions = current.programme.events, current.programme.positions["author"]
     return {"authors": [
-        {"id": a.id, "name": a.name, "events": [e.id for e in events if a in e.authors],
+        {"id": a.id, "name": a.name, "events": [events[i].id for i in positions[a.id]],
          "feed_url": filtered_feed_url(current, authors=frozenset({a.id}))}
         for a in current.programme.authors]}
 
@@ -56,9 +56,9 @@ def authors():
 @bp.get("/types")
 def types():
     current = catalog_for_listing()
-    events = current.programme.events
+    positions = current.programme.positions["type"]
     return {"types": [
-        {"id": ident, "label": label, "count": sum(e.type == ident for e in events),
+        {"id": ident, "label": label, "count": len(positions[ident]),
          "feed_url": filtered_feed_url(current, types=frozenset({ident}))}
         for ident, label in current.programme.types.items()]}
 
