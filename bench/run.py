@@ -242,8 +242,11 @@ def check_same_bytes(app: str, floor: str, proxy: str, static: str, target: Targ
         raise BenchError(f"nginx did not cache {target.app_path}; see {proxy}")
 
 
-def measure_http(events: int, data: Path, command: str, options) -> list[tuple[str, Load, Load]]:
-    """(label, measured, its reference) for each row of the HTTP table at one size."""
+def measure_http(server: str, events: int, data: Path, command: str, options) -> list[tuple[str, Load, Load]]:
+    """(label, measured, its reference) for each row of the HTTP table at one size.
+    Logs, nginx's prefix and its cache are `server`'s and this size's alone: a feed
+    cached in an earlier run would come back stale."""
+    tag = f"{server}-{events}"
     catalog = Catalog.load(data)
     export_dir = OUT / f"export-{events}"
     export(catalog, export_dir, BASE_URL)
@@ -255,17 +258,17 @@ def measure_http(events: int, data: Path, command: str, options) -> list[tuple[s
         shutil.copyfile(source, floor_files / target.floor_path.lstrip("/"))
     ports = {name: free_port() for name in ("app", "floor", "proxy", "static")}
     env = {"FEEDSVC_DATA": str(data), "FEEDSVC_BASE_URL": BASE_URL,
-           "FEEDSVC_FLOOR_FILES": str(floor_files), "PYTHONPATH": str(ROOT),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+           "FEEDSVC_FLOOR_FILES": str(floor_files), "FEEDSVC_FLOOR_HEADERS": "1" if options.floor_headers else "",
+           "PYTHONPATH": str(ROOT), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     base = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    prefix = OUT / f"nginx-{events}"
+    prefix = OUT / f"{tag}-nginx"
     config = nginx_config(prefix, ports["app"], ports["proxy"], ports["static"], export_dir)
     with ExitStack() as stack:
-        app = stack.enter_context(running(f"app-{events}", server_argv(command, ports["app"], APP_TARGET),
+        app = stack.enter_context(running(f"{tag}-app", server_argv(command, ports["app"], APP_TARGET),
                                           f"{base['app']}/healthz", env))
-        floor = stack.enter_context(running(f"floor-{events}", server_argv(command, ports["floor"], FLOOR_TARGET),
+        floor = stack.enter_context(running(f"{tag}-floor", server_argv(command, ports["floor"], FLOOR_TARGET),
                                             f"{base['floor']}/calendar.ics", env))
-        nginx = stack.enter_context(running(f"nginx-{events}", ["nginx", "-e", str(prefix / "error.log"),
+        nginx = stack.enter_context(running(f"{tag}-nginx", ["nginx", "-e", str(prefix / "error.log"),
                                                                 "-p", str(prefix), "-c", str(config)],
                                             f"{base['static']}/calendar.ics"))
         for target in rows:
@@ -322,7 +325,8 @@ def measure_assembly(data: Path) -> dict:
 def http_table(events: int, command: str, rows, options) -> str:
     lines = [f"HTTP, {events} events: {command}",
              f"wrk -t1 -c{options.connections} -d{options.seconds}s, best of {options.rounds} alternating runs, "
-             "loopback; floor = bare Flask route, same server, same bytes; nginx proxy vs nginx static export;",
+             "loopback; floor = bare Flask route, same server, same bytes"
+             f"{' and the same headers' if options.floor_headers else ''}; nginx proxy vs nginx static export;",
              "CPU = the server's CPU time per request (all its processes), less disturbed by other load",
              f"{'':28}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'CPU us':>8}"
              f"{'floor req/s':>13}{'CPU us':>8}{'ratio':>8}{'CPU ratio':>11}"]
@@ -400,6 +404,8 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=3, help="per wrk run (default 3)")
     parser.add_argument("--rounds", type=int, default=2, help="alternating runs per pair; the best counts (default 2)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    parser.add_argument("--floor-headers", action="store_true",
+                        help="the floor sends the app's headers too (ETag, Last-Modified, Cache-Control, CORS, ...)")
     parser.add_argument("--http-sizes", default="15,1500", help="events, for the HTTP part")
     parser.add_argument("--sizes", default="15,1500,15000", help="events, for load and assembly")
     return parser.parse_args(argv)
@@ -428,14 +434,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{machine()}\n", flush=True)
         files = {events: data_file(events) for events in sorted(set(http_sizes) | set(sizes))}
         http = {}
-        for command in commands.values():
+        for name, command in commands.items():
             for events in http_sizes:
-                http[events] = measure_http(events, files[events], command, options)
+                http[events] = measure_http(name, events, files[events], command, options)
                 print(http_table(events, command, http[events], options), end="\n\n", flush=True)
         assembly = {events: measure_assembly(files[events]) for events in sizes}
         if assembly:
             print(assembly_table(assembly), end="\n\n")
-        if len(commands) == 1:
+        if len(commands) == 1 and not options.floor_headers:  # the targets are against the bare floor
             print(targets_report(http, assembly))
     except BenchError as error:
         print(f"bench: {error}", file=sys.stderr)
