@@ -195,7 +195,8 @@ def wrk(url: str, server: int, options: argparse.Namespace, headers: dict[str, s
     status, _, _ = fetch(url, headers)
     if status != expect:
         raise BenchError(f"{url} answered {status}, not {expect}")
-    argv = ["wrk", "-t1", f"-c{options.connections}", f"-d{options.seconds}s", "--latency", url]
+    argv = ["wrk", "-t1", f"-c{options.connections}", f"-d{options.seconds}s", "--timeout", "30s",
+            "--latency", url]  # a 30 MB feed (15,000 events) can take over wrk's default 2 s
     for name, value in (headers or {}).items():
         argv[1:1] = ["-H", f"{name}: {value}"]
     cpu_before = cpu_seconds(server)
