@@ -123,21 +123,42 @@ class Load:
     cpu_us: float  # the server's CPU time per request, all its processes and threads
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of `pid` and of all its descendants, threads included."""
-    parents, times = {}, {}
+def process_stats() -> dict[int, tuple[int, int]]:
+    """Every process's (parent, CPU ticks), from /proc."""
+    stats = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError):
             continue  # ended meanwhile
-        process = int(stat.parent.name)
-        parents[process] = int(fields[1])
-        times[process] = int(fields[11]) + int(fields[12])
-    family = {pid}
-    while grown := {p for p, parent in parents.items() if parent in family} - family:
-        family |= grown
-    return sum(times.get(p, 0) for p in family) / os.sysconf("SC_CLK_TCK")
+        stats[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return stats
+
+
+def family(pid: int, stats: dict[int, tuple[int, int]]) -> set[int]:
+    """`pid` and all its descendants."""
+    found = {pid}
+    while grown := {p for p, (parent, _) in stats.items() if parent in found} - found:
+        found |= grown
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of `pid` and of all its descendants, threads included."""
+    stats = process_stats()
+    return sum(stats[p][1] for p in family(pid, stats) if p in stats) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The largest peak resident memory (VmHWM) among `pid` and its descendants: a worker's."""
+    peaks = []
+    for process in family(pid, process_stats()):
+        try:
+            status = Path(f"/proc/{process}/status").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        peaks += [int(kb) / 1024 for kb in re.findall(r"^VmHWM:\s+(\d+) kB$", status, re.M)]
+    return max(peaks, default=0.0)
 
 
 def to_ms(text: str) -> float:
@@ -152,7 +173,8 @@ def wrk(url: str, server: int, options: argparse.Namespace, headers: dict[str, s
     status, _, _ = fetch(url, headers)
     if status != expect:
         raise BenchError(f"{url} answered {status}, not {expect}")
-    argv = ["wrk", "-t1", f"-c{options.connections}", f"-d{options.seconds}s", "--latency", url]
+    argv = ["wrk", "-t1", f"-c{options.connections}", f"-d{options.seconds}s", "--timeout", "30s",
+            "--latency", url]  # a 30 MB feed (15,000 events) can take over wrk's default 2 s
     for name, value in (headers or {}).items():
         argv[1:1] = ["-H", f"{name}: {value}"]
     cpu_before = cpu_seconds(server)
@@ -161,7 +183,7 @@ def wrk(url: str, server: int, options: argparse.Namespace, headers: dict[str, s
     cpu = cpu_seconds(server) - cpu_before
     if "Non-2xx or 3xx responses" in output or "Socket errors" in output:
         raise BenchError(f"wrk saw errors on {url}:\n{output}")
-    percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.M))
+    percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.M))  # "1.01s " is padded
     rate = float(re.search(r"^Requests/sec:\s+([\d.]+)$", output, re.M).group(1))
     requests = int(re.search(r"^\s+(\d+) requests in", output, re.M).group(1))
     return Load(rate, to_ms(percentile["50"]), to_ms(percentile["99"]), cpu / requests * 1e6)
@@ -242,8 +264,9 @@ def check_same_bytes(app: str, floor: str, proxy: str, static: str, target: Targ
         raise BenchError(f"nginx did not cache {target.app_path}; see {proxy}")
 
 
-def measure_http(server: str, events: int, data: Path, command: str, options) -> list[tuple[str, Load, Load]]:
-    """(label, measured, its reference) for each row of the HTTP table at one size.
+def measure_http(server: str, events: int, data: Path, command: str, options) -> tuple[list, float]:
+    """(label, measured, its reference) for each row of the HTTP table at one size, and the
+    peak RSS of the app's largest worker (its data, and the bodies it keeps).
     Logs, nginx's prefix and its cache are `server`'s and this size's alone: a feed
     cached in an earlier run would come back stale."""
     tag = f"{server}-{events}"
@@ -286,7 +309,7 @@ def measure_http(server: str, events: int, data: Path, command: str, options) ->
             results.append((f"nginx proxy {target.label[4:]}",
                             *paired((base["proxy"] + target.app_path, nginx.pid),
                                     (base["static"] + target.floor_path, nginx.pid), options)))
-    return results
+        return results, peak_rss_mb(app.pid)
 
 
 def paired(measured: tuple[str, int], reference: tuple[str, int], options, headers=None,
@@ -436,8 +459,9 @@ def main(argv: list[str] | None = None) -> int:
         http = {}
         for name, command in commands.items():
             for events in http_sizes:
-                http[events] = measure_http(name, events, files[events], command, options)
-                print(http_table(events, command, http[events], options), end="\n\n", flush=True)
+                http[events], worker_rss = measure_http(name, events, files[events], command, options)
+                print(http_table(events, command, http[events], options), end="\n", flush=True)
+                print(f"peak RSS of the app's largest worker: {worker_rss:.0f} MB\n", flush=True)
         assembly = {events: measure_assembly(files[events]) for events in sizes}
         if assembly:
             print(assembly_table(assembly), end="\n\n")
