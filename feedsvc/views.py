@@ -129,7 +129,7 @@ def unknown_name(error: UnknownName):
 @bp.app_errorhandler(NotFound)
 def no_such_page(error: NotFound):
     return text_error(404, f"no page {request.path}; feeds are /calendar.ics, /types/<type>.ics, "
-                           "/authors/<author-id>.ics and /events/<event-id>.ics")
+                           "/authors/<author-id>.ics, /sessions/<session-id>.ics and /events/<event-id>.ics")
 
 
 @bp.app_errorhandler(HTTPException)
