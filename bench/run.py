@@ -264,9 +264,10 @@ def check_same_bytes(app: str, floor: str, proxy: str, static: str, target: Targ
         raise BenchError(f"nginx did not cache {target.app_path}; see {proxy}")
 
 
-def measure_http(server: str, events: int, data: Path, command: str, options) -> tuple[list, float]:
+def measure_http(server: str, events: int, data: Path, command: str, options) -> tuple[list, tuple]:
     """(label, measured, its reference) for each row of the HTTP table at one size, and the
-    peak RSS of the app's largest worker (its data, and the bodies it keeps).
+    peak RSS of the largest worker of the app (its data, the bodies it keeps, the responses
+    in flight) and of the floor (the same responses in flight).
     Logs, nginx's prefix and its cache are `server`'s and this size's alone: a feed
     cached in an earlier run would come back stale."""
     tag = f"{server}-{events}"
@@ -309,7 +310,7 @@ def measure_http(server: str, events: int, data: Path, command: str, options) ->
             results.append((f"nginx proxy {target.label[4:]}",
                             *paired((base["proxy"] + target.app_path, nginx.pid),
                                     (base["static"] + target.floor_path, nginx.pid), options)))
-        return results, peak_rss_mb(app.pid)
+        return results, (peak_rss_mb(app.pid), peak_rss_mb(floor.pid))
 
 
 def paired(measured: tuple[str, int], reference: tuple[str, int], options, headers=None,
@@ -459,9 +460,10 @@ def main(argv: list[str] | None = None) -> int:
         http = {}
         for name, command in commands.items():
             for events in http_sizes:
-                http[events], worker_rss = measure_http(name, events, files[events], command, options)
+                http[events], (app_rss, floor_rss) = measure_http(name, events, files[events], command, options)
                 print(http_table(events, command, http[events], options), end="\n", flush=True)
-                print(f"peak RSS of the app's largest worker: {worker_rss:.0f} MB\n", flush=True)
+                print(f"peak RSS of the largest worker: app {app_rss:.0f} MB, floor {floor_rss:.0f} MB\n",
+                      flush=True)
         assembly = {events: measure_assembly(files[events]) for events in sizes}
         if assembly:
             print(assembly_table(assembly), end="\n\n")

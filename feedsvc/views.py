@@ -63,18 +63,17 @@ def send_calendar(feed: RenderedFeed, download_name: str | None = None) -> Respo
     Measured per request, the app's own cost went mostly to headers: they
     are formatted once per feed and go in as one list.
     """
-    headers = feed_headers(feed.etag, feed.last_modified, download_name)
-    modified = is_modified(feed, etag_header=headers[0][1])
+    modified = is_modified(feed)
     return Response(catalog().bodies.body(feed) if modified else b"", status=200 if modified else 304,
-                    headers=list(headers))
+                    headers=list(feed_headers(feed.etag, feed.last_modified, download_name)))
 
 
-def is_modified(feed: RenderedFeed, etag_header: str) -> bool:
+def is_modified(feed: RenderedFeed) -> bool:
     """The full evaluation of the request's conditions, skipped for the two common
     requests: none at all, and the feed's own ETag sent back by a calendar."""
     environ = request.environ
     asked = environ.get("HTTP_IF_NONE_MATCH")
-    if asked == etag_header:
+    if asked == f'"{feed.etag}"':
         return False
     if asked is None and "HTTP_IF_MODIFIED_SINCE" not in environ:
         return True
@@ -162,7 +161,8 @@ def no_such_page(error: NotFound):
     if request.path.startswith("/api/"):
         where = "the API is /api/events, /api/authors, /api/types and /api/feed"
     else:
-        where = "feeds are /calendar.ics, /types/<type>.ics, /authors/<author-id>.ics and /events/<event-id>.ics"
+        where = ("feeds are /calendar.ics, /types/<type>.ics, /authors/<author-id>.ics, "
+                 "/sessions/<session-id>.ics and /events/<event-id>.ics")
     return error_response(404, f"no page {shown(request.path)}; {where}")
 
 

@@ -165,7 +165,7 @@ def test_bad_input_is_400_naming_value(client, url, message):
     ("/sessions/orals-spotlights-track-08-deep-learnin.ics",
      "no session 'orals-spotlights-track-08-deep-learnin'; did you mean orals-spotlights-track-08-deep-learning?"),
     ("/nowhere.ics", "no page '/nowhere.ics'; feeds are /calendar.ics, /types/<type>.ics, "
-                     "/authors/<author-id>.ics and /events/<event-id>.ics"),
+                     "/authors/<author-id>.ics, /sessions/<session-id>.ics and /events/<event-id>.ics"),
 ])
 def test_unknown_name_is_404_with_suggestions(client, url, message):
     response = client.get(url)
