@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .live import LiveCatalog
+from .replay import Replay
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_DATA = PROJECT_ROOT / "data" / "programme.json"
@@ -35,8 +36,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if test_config:
         app.config.from_mapping(test_config)
-    trust_proxies(app, app.config["TRUSTED_PROXIES"])
-
     from . import api, cli, page, views
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
@@ -44,7 +43,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.register(app)
     app.logger.setLevel(logging.INFO)
     if _serving():
-        app.extensions["feedsvc"] = LiveCatalog(app.config["DATA"], app.config["RELOAD_SECONDS"])
+        live = app.extensions["feedsvc"] = LiveCatalog(app.config["DATA"], app.config["RELOAD_SECONDS"])
+        app.wsgi_app = Replay(app.wsgi_app, live)
+    trust_proxies(app, app.config["TRUSTED_PROXIES"])  # outermost: the rest sees the client's host
     return app
 
 

@@ -20,6 +20,42 @@ from .store import load_programme
 FEED_CACHE_SIZE = 512  # distinct feeds kept; each holds its head and references
 QUERY_CACHE_SIZE = 1024  # distinct query strings kept, each with its parsed query
 BODY_CACHE_BYTES = 64 * 2**20  # assembled bodies kept, per process
+ANSWER_CACHE_BYTES = 16 * 2**20  # answers kept for replay (feedsvc/replay.py), per process
+
+
+class Bounded:
+    """A least-recently-used mapping whose entries' costs add up to at most `budget`.
+
+    Thread-safe: a worker's threads share it. An entry costing more than
+    the whole budget is not kept.
+    """
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self._entries: OrderedDict = OrderedDict()
+        self._costs: dict = {}
+        self._total = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key, value, cost: int = 1) -> None:
+        if cost > self.budget:
+            return
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = value
+            self._costs[key] = cost
+            self._total += cost
+            while self._total > self.budget:
+                dropped, _ = self._entries.popitem(last=False)
+                self._total -= self._costs.pop(dropped)
 
 
 class BodyCache:
@@ -31,30 +67,14 @@ class BodyCache:
     """
 
     def __init__(self, budget: int = BODY_CACHE_BYTES):
-        self.budget = budget
-        self._bodies: OrderedDict[str, bytes] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
+        self._bodies = Bounded(budget)
 
     def body(self, feed: RenderedFeed) -> bytes:
-        with self._lock:
-            body = self._bodies.get(feed.etag)
-            if body is not None:
-                self._bodies.move_to_end(feed.etag)
-                return body
-        body = feed.body()
-        if len(body) <= self.budget:
-            self._keep(feed.etag, body)
+        body = self._bodies.get(feed.etag)
+        if body is None:
+            body = feed.body()
+            self._bodies.put(feed.etag, body, len(body))
         return body
-
-    def _keep(self, etag: str, body: bytes) -> None:
-        with self._lock:
-            if etag not in self._bodies:
-                self._bodies[etag] = body
-                self._size += len(body)
-            while self._size > self.budget:
-                _, dropped = self._bodies.popitem(last=False)
-                self._size -= len(dropped)
 
 
 class Catalog:
@@ -65,6 +85,7 @@ class Catalog:
         self.feed = lru_cache(maxsize=FEED_CACHE_SIZE)(self._feed)
         self.single = lru_cache(maxsize=FEED_CACHE_SIZE)(self._single)
         self.bodies = BodyCache()
+        self.answers = Bounded(ANSWER_CACHE_BYTES)
 
     @classmethod
     def load(cls, path: Path | str) -> "Catalog":

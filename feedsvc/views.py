@@ -5,7 +5,7 @@ import logging
 from datetime import datetime
 from functools import lru_cache
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, NotFound, RequestURITooLarge
 from werkzeug.http import dump_options_header, http_date, is_resource_modified
 
@@ -13,6 +13,7 @@ from .feeds import FEED_CACHE_SIZE, Catalog
 from .ical import RenderedFeed
 from .query import (FEED_PARAMETERS, BadQuery, FeedQuery, UnknownName,
                     lookup_id, shown)
+from .replay import CATALOG_KEY, FEED_KEY
 
 CACHE_SECONDS = 300  # calendars revalidate cheaply with the ETag after this
 CACHE_CONTROL = f"public, max-age={CACHE_SECONDS}"
@@ -30,11 +31,9 @@ log = logging.getLogger("feedsvc")
 
 
 def catalog() -> Catalog:
-    """The data this request is answered from: fixed for the whole request,
-    even if a reload swaps in newer data meanwhile."""
-    if "catalog" not in g:
-        g.catalog = current_app.extensions["feedsvc"].current()
-    return g.catalog
+    """The data this request is answered from, pinned by `Replay` for the whole
+    request, even if a reload swaps in newer data meanwhile."""
+    return request.environ[CATALOG_KEY]
 
 
 def base_url() -> str:
@@ -64,6 +63,7 @@ def send_calendar(feed: RenderedFeed, download_name: str | None = None) -> Respo
     are formatted once per feed and go in as one list.
     """
     modified = is_modified(feed)
+    request.environ[FEED_KEY] = feed  # the answer may be replayed
     return Response(catalog().bodies.body(feed) if modified else b"", status=200 if modified else 304,
                     headers=list(feed_headers(feed.etag, feed.last_modified, download_name)))
 

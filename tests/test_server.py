@@ -34,6 +34,22 @@ def test_procfile_server_single_event_and_head(server):
     assert (status, head_body, head_headers["Content-Length"]) == (200, b"", str(len(body)))
 
 
+def test_procfile_server_replays_exactly_what_flask_answered(server):
+    """Two workers: of six requests each worker's first went through Flask, the rest were replayed."""
+    def without_date(headers):
+        return sorted((name, value) for name, value in headers.items() if name.lower() != "date")
+
+    answers = [fetch(f"{server}/authors/j-zico-kolter.ics?alarm=5") for _ in range(6)]
+    status, headers, body = answers[0]
+    assert status == 200 and parse_both(body) == expected_times({
+        "multiscale-deep-equilibrium-models", "monotone-operator-equilibrium-networks"})
+    assert {(s, tuple(without_date(h)), b) for s, h, b in answers} == {(status, tuple(without_date(headers)), body)}
+    revalidations = [fetch(f"{server}/authors/j-zico-kolter.ics?alarm=5", headers={"If-None-Match": headers["ETag"]})
+                     for _ in range(6)]
+    assert {(s, tuple(without_date(h)), b) for s, h, b in revalidations} == {
+        (304, tuple(without_date(revalidations[0][1])), b"")}
+
+
 def test_procfile_server_bad_input_is_400(server):
     status, _, body = fetch(f"{server}/calendar.ics?types=oral")
     assert status == 400 and b"unknown parameter 'types'" in body

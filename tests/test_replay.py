@@ -1,0 +1,129 @@
+"""Replayed answers (feedsvc/replay.py): exactly what Flask answered, only for feeds, per catalog."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from werkzeug.test import EnvironBuilder
+
+from feedsvc import create_app
+from feedsvc.feeds import Bounded
+from feedsvc.replay import Replay, footprint, request_key
+
+from .conftest import parse_both
+from .test_live import INTERVAL, SHIPPED, after_interval, retitled
+
+
+class CountingApp:
+    """The Flask app behind `Replay`, counting the requests that reach it."""
+
+    def __init__(self, app):
+        self.app, self.calls = app, 0
+
+    def __call__(self, environ, start_response):
+        self.calls += 1
+        return self.app(environ, start_response)
+
+
+@pytest.fixture
+def counted():
+    """An app without a configured base URL (feeds name the request's host), and its counter."""
+    app = create_app({"TESTING": True})
+    assert isinstance(app.wsgi_app, Replay)
+    app.wsgi_app.app = flask_side = CountingApp(app.wsgi_app.app)
+    return app.test_client(), flask_side
+
+
+def answer(client, method: str, url: str, headers: dict | None = None):
+    response = client.open(url, method=method, headers=headers or {})
+    return response.status, response.headers.to_wsgi_list(), response.get_data()
+
+
+def whole_feed_etag(client) -> str:
+    return client.get("/calendar.ics").headers["ETag"]
+
+
+FEED_REQUESTS = [
+    ("GET", "/calendar.ics", {}),
+    ("GET", "/calendar.ics?type=spotlight&author=kolter&alarm=10", {}),
+    ("GET", "/types/oral.ics", {}),
+    ("GET", "/authors/j-zico-kolter.ics", {}),
+    ("GET", "/events/meshsdf.ics?alarm=15", {}),
+    ("HEAD", "/calendar.ics?type=qa", {}),
+    ("GET", "/calendar.ics", {"If-None-Match": '"an-older-tag"'}),
+    ("GET", "/calendar.ics", {"If-Modified-Since": "Tue, 08 Dec 2020 00:00:00 GMT"}),
+    ("GET", "/calendar.ics", {"If-Modified-Since": "Tue, 08 Dec 2099 00:00:00 GMT"}),
+]
+
+
+@pytest.mark.parametrize("method,url,headers", FEED_REQUESTS)
+def test_a_repeated_feed_request_gets_flasks_answer_without_flask(counted, method, url, headers):
+    client, flask_side = counted
+    first = answer(client, method, url, headers)
+    assert first[0] in ("200 OK", "304 NOT MODIFIED") and flask_side.calls == 1
+    assert answer(client, method, url, headers) == first
+    assert flask_side.calls == 1
+
+
+def test_a_revalidation_is_replayed_as_the_same_304(counted):
+    client, flask_side = counted
+    etag = whole_feed_etag(client)
+    first = answer(client, "GET", "/calendar.ics", {"If-None-Match": etag})
+    assert first[0] == "304 NOT MODIFIED" and first[2] == b""
+    assert answer(client, "GET", "/calendar.ics", {"If-None-Match": etag}) == first
+    assert flask_side.calls == 2  # the 200 and the first 304
+
+
+def test_each_host_gets_feeds_naming_itself(counted):
+    client, flask_side = counted
+    bodies = {host: client.get("/types/oral.ics", headers={"Host": host}).get_data()
+              for host in ("a.example", "b.example", "a.example")}
+    assert b"SOURCE;VALUE=URI:http://a.example/calendar.ics?type=oral" in bodies["a.example"]
+    assert b"SOURCE;VALUE=URI:http://b.example/calendar.ics?type=oral" in bodies["b.example"]
+    assert flask_side.calls == 2
+
+
+@pytest.mark.parametrize("url,status", [
+    ("/calendar.ics?type=talk", 400), ("/events/no-such-talk.ics", 404), ("/", 200), ("/api/feed?type=oral", 200),
+    ("/healthz", 200)])
+def test_errors_pages_and_the_api_always_go_to_flask(counted, url, status):
+    client, flask_side = counted
+    assert [client.get(url).status_code for _ in range(2)] == [status, status]
+    assert flask_side.calls == 2
+
+
+def test_new_data_is_answered_afresh(tmp_path):
+    data = tmp_path / "programme.json"
+    shutil.copy(SHIPPED, data)
+    client = create_app({"TESTING": True, "DATA": str(data), "RELOAD_SECONDS": INTERVAL}).test_client()
+    before = client.get("/events/h-mem.ics").get_data()
+    assert client.get("/events/h-mem.ics").get_data() == before
+    retitled(data, "h-mem", "H-Mem, corrected")
+    after_interval()
+    after = client.get("/events/h-mem.ics").get_data()
+    assert b"SUMMARY:H-Mem\\, corrected" in after
+    assert parse_both(after).keys() == parse_both(before).keys() == {"h-mem@feedsvc.org"}
+
+
+def test_kept_answers_stay_within_their_budget():
+    kept = Bounded(budget=10)
+    kept.put("a", "A", 4)
+    kept.put("b", "B", 4)
+    assert kept.get("a") == "A"  # now the most recent
+    kept.put("c", "C", 4)  # over budget: b goes
+    assert (kept.get("a"), kept.get("b"), kept.get("c")) == ("A", None, "C")
+    kept.put("d", "D", 11)  # larger than the whole budget: not kept
+    assert kept.get("d") is None and kept.get("a") == "A"
+
+
+LONG_HOST = ".".join(["feeds" * 12] * 3) + ".example"
+
+
+def test_an_answers_footprint_counts_its_host_and_its_events():
+    app = create_app({"TESTING": True})
+    environ = EnvironBuilder("/calendar.ics", headers={"Host": LONG_HOST}).get_environ()
+    b"".join(app(environ, lambda *sent: None))
+    key = request_key(environ)
+    kept = app.extensions["feedsvc"].current().answers.get(key)
+    assert kept is not None and len(kept.feed.pieces) == 15
+    assert footprint(key, kept) > len(LONG_HOST) + len(kept.feed.head) + 2 * 8 * 15
