@@ -74,6 +74,8 @@ def measure(path: str) -> dict:
         "assembly_ms": {kind: median_ms(cold_feed(catalog, args))
                         for kind, args in feed_requests(programme).items()},
     }
+    whole = catalog._feed(parse_feed_query([], programme), BASE_URL)
+    result["body_copy_ms"] = median_ms(whole.body)  # the part that is one copy of the whole body
     event = programme.events[0].id
     result["assembly_ms"]["single event"] = median_ms(
         lambda: catalog._single(event, None, BASE_URL).body())

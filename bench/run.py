@@ -401,7 +401,20 @@ def targets_report(http: dict[int, list], assembly: dict[int, dict]) -> str:
                            ("whole-feed assembly", lambda r: r["assembly_ms"]["whole"])):
             growth = (cost(large) / 15000) / (cost(small) / 1500)
             lines.append(verdict(f"{name} per event, 15000 vs 1500 events (1 = linear)", growth, 1.5, "x"))
+        lines.append(body_copy_report(small, large))
     return "\n".join(lines)
+
+
+def body_copy_report(small: dict, large: dict) -> str:
+    """How much of the whole feed's growth is the one copy of its body (memory, not the code)."""
+    def per_event(result, ms):
+        return ms / result["events"]
+
+    copy = per_event(large, large["body_copy_ms"]) / per_event(small, small["body_copy_ms"])
+    rest = (per_event(large, large["assembly_ms"]["whole"] - large["body_copy_ms"])
+            / per_event(small, small["assembly_ms"]["whole"] - small["body_copy_ms"]))
+    return (f"         of it, per event: the body's one copy {copy:.2f}x ({small['body_copy_ms']:.3f} -> "
+            f"{large['body_copy_ms']:.3f} ms), everything else {rest:.2f}x")
 
 
 def machine() -> str:
