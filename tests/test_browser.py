@@ -164,8 +164,13 @@ def test_my_talks_from_the_schedule(desktop):
     expect(page.locator("#feed-url")).to_have_value(f"{BASE_URL}/calendar.ics?{query}")
     expect(page.locator(".event.in-feed")).to_have_count(2)
     assert shown_links(page) == expected_links(query, "My%20selection%20%282%20events%29")
+    meshsdf_download = page.locator('a.event-download[href^="/events/meshsdf.ics"]')
+    expect(meshsdf_download).to_have_attribute("href", "/events/meshsdf.ics?alarm=10")
+    page.get_by_label("Reminder").select_option("30")
+    expect(meshsdf_download).to_have_attribute("href", "/events/meshsdf.ics?alarm=30")
     page.get_by_label("Reminder").select_option("")
     expect(page.locator("#feed-url")).to_have_value(f"{BASE_URL}/calendar.ics?event=h-mem&event=meshsdf")
+    expect(meshsdf_download).to_have_attribute("href", "/events/meshsdf.ics")
     assert page.url == f"{desktop.server}/?event=h-mem&event=meshsdf"
     page.get_by_label("In my talks: MeshSDF").uncheck()
     page.get_by_label("In my talks: H-Mem").uncheck()

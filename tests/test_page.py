@@ -177,9 +177,14 @@ def test_bad_query_is_shown_on_the_page(client, url, status, message):
     assert len(found.elements_with("data-event-id")) == 15  # the schedule is still there
 
 
+def test_event_downloads_carry_the_chosen_reminder(client):
+    downloads = [a["href"] for a in page(client, "/?type=oral&alarm=10").all("a", **{"class": "action event-download"})]
+    assert downloads == [f"/events/{i}.ics?alarm=10" for i, *_ in EXPECTED_EVENTS]
+
+
 def test_event_downloads_and_google_links(client):
     found = page(client)
-    downloads = [a["href"] for a in found.all("a", **{"class": "action"}) if a["href"].endswith(".ics")]
+    downloads = [a["href"] for a in found.all("a", **{"class": "action event-download"})]
     assert downloads == [f"/events/{i}.ics" for i, *_ in EXPECTED_EVENTS]
     google = [a["href"] for a in found.all("a", **{"class": "action"}) if a["href"].startswith(GOOGLE_EVENT)]
     assert len(google) == 15

@@ -2,6 +2,7 @@
  *
  * - Live feed links: on every change the form is sent to /api/feed, and the links shown are the
  *   server's own strings (feedsvc/links.py), so they cannot differ from the no-JavaScript page.
+ *   Each event's download link follows the chosen reminder.
  * - A "Copy link" button for the feed URL.
  * - Every time also in the visitor's own time zone, which only the browser knows.
  */
@@ -49,7 +50,18 @@ function showFeed(feed) {
     event.classList.toggle("in-feed", inFeed);
     event.querySelector(".in-feed-note").hidden = !inFeed;
   }
+  withReminder(new URLSearchParams(feed.query).get("alarm"));
   history.replaceState(null, "", feed.query ? `?${feed.query}` : location.pathname);
+}
+
+/** Each event's own download carries the chosen reminder too, as the server renders it. */
+function withReminder(alarm) {
+  for (const link of document.querySelectorAll("a.event-download")) {
+    const url = new URL(link.href);
+    if (alarm === null) url.searchParams.delete("alarm");
+    else url.searchParams.set("alarm", alarm);
+    link.href = url.pathname + url.search;
+  }
 }
 
 let pending = null;
