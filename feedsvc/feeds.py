@@ -2,8 +2,9 @@
 
 A `Catalog` is built once per data file: it holds the programme, every event
 rendered once, a bounded cache of feed heads (one per filter and base URL
-asked for), so a calendar's repeated polls cost a dictionary look-up, and the
-most recently sent bodies up to a total size.
+asked for), so a calendar's repeated polls cost a dictionary look-up, the
+most recently sent bodies up to a total size, and the answers `replay.py`
+repeats without Flask.
 """
 from __future__ import annotations
 

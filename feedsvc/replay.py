@@ -34,6 +34,8 @@ KEY_VARIABLES = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "wsgi.url_scheme
 
 @dataclass(frozen=True)
 class Answer:
+    """What Flask sent for a feed: the body is not kept here but in the catalog's bodies."""
+
     status: str
     headers: tuple[tuple[str, str], ...]
     feed: RenderedFeed | None  # None: no body (a 304, or a HEAD)
