@@ -230,6 +230,10 @@ def test_phone_layout_fits_the_screen(phone):
         box = page.locator(f"#{ident}").bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] and box["height"] >= 44, ident
     assert shown_links(page) == expected_links(SPOTLIGHT_BY_KOLTER, SPOTLIGHTS_BY_KOLTER_NAMED)
+    for event in page.locator(".event").all():  # each event's two links share a line; a local time is never split
+        download, google = (event.locator("a.action").nth(i).bounding_box() for i in (0, 1))
+        assert download["y"] == google["y"], event.get_attribute("id")
+        assert event.locator(".local-time").evaluate("element => element.getClientRects().length") == 1
     screenshot(page, "page-phone")
 
 
