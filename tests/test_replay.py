@@ -127,3 +127,13 @@ def test_an_answers_footprint_counts_its_host_and_its_events():
     kept = app.extensions["feedsvc"].current().answers.get(key)
     assert kept is not None and len(kept.feed.pieces) == 15
     assert footprint(key, kept) > len(LONG_HOST) + len(kept.feed.head) + 2 * 8 * 15
+
+
+def test_behind_a_trusted_proxy_the_forwarded_host_keys_the_answer():
+    """The proxy fix runs before replay: two public hosts behind one proxy never share an answer."""
+    client = create_app({"TESTING": True, "TRUSTED_PROXIES": 1}).test_client()
+    sources = [[line for line in client.get("/calendar.ics", headers={"X-Forwarded-Host": host}).get_data()
+                .split(b"\r\n") if line.startswith(b"SOURCE")]
+               for host in ("one.example", "two.example", "one.example", "two.example")]
+    assert sources == [[b"SOURCE;VALUE=URI:http://one.example/calendar.ics"],
+                       [b"SOURCE;VALUE=URI:http://two.example/calendar.ics"]] * 2
