@@ -18,7 +18,8 @@ from .model import Event, Programme
 from .query import FeedQuery, parse_feed_query
 from .store import load_programme
 
-FEED_CACHE_SIZE = 512  # distinct feeds kept; each holds its head and references
+FEED_CACHE_SIZE = 512  # distinct feeds' response headers kept (views.py)
+FEED_CACHE_BYTES = 32 * 2**20  # rendered feeds kept (heads, digests, references), per process
 QUERY_CACHE_SIZE = 1024  # distinct query strings kept, each with its parsed query
 BODY_CACHE_BYTES = 64 * 2**20  # assembled bodies kept, per process
 ANSWER_CACHE_BYTES = 16 * 2**20  # answers kept for replay (feedsvc/replay.py), per process
@@ -37,6 +38,10 @@ class Bounded:
         self._costs: dict = {}
         self._total = 0
         self._lock = threading.Lock()
+
+    @property
+    def total(self) -> int:
+        return self._total
 
     def get(self, key):
         with self._lock:
@@ -83,8 +88,7 @@ class Catalog:
         self.programme = programme
         self.renderer = FeedRenderer(programme)
         self.query = lru_cache(maxsize=QUERY_CACHE_SIZE)(self._query)
-        self.feed = lru_cache(maxsize=FEED_CACHE_SIZE)(self._feed)
-        self.single = lru_cache(maxsize=FEED_CACHE_SIZE)(self._single)
+        self._feeds = Bounded(FEED_CACHE_BYTES)
         self.bodies = BodyCache()
         self.answers = Bounded(ANSWER_CACHE_BYTES)
 
@@ -124,13 +128,29 @@ class Catalog:
         return FeedMeta(event.title, f"{self._about()} This file: {event.title}.",
                         self.event_url(event, base_url, alarm), event.links.talk)
 
+    def feed(self, query: FeedQuery, base_url: str) -> RenderedFeed:
+        """The feed for a validated query; `base_url` has no trailing slash. Kept: calendars repeat."""
+        return self._kept(("feed", query, base_url), self._feed)
+
+    def single(self, event_id: str, alarm: int | None, base_url: str) -> RenderedFeed:
+        """The calendar of one event, for its download."""
+        return self._kept(("single", event_id, alarm, base_url), self._single)
+
+    def _kept(self, key: tuple, render) -> RenderedFeed:
+        """Feeds are kept within a size, not a number: a filtered feed of a conference
+        holds digests and references for thousands of events."""
+        feed = self._feeds.get(key)
+        if feed is None:
+            feed = render(*key[1:])
+            self._feeds.put(key, feed, feed.footprint)
+        return feed
+
     def _query(self, args: tuple[tuple[str, str], ...], allowed: tuple[str, ...]) -> FeedQuery:
         """Request arguments to a validated query; cached, since calendars repeat their URLs
         (an invalid one raises, and is not cached)."""
         return parse_feed_query(list(args), self.programme, allowed)
 
     def _feed(self, query: FeedQuery, base_url: str) -> RenderedFeed:
-        """The feed for a validated query; `base_url` has no trailing slash."""
         positions = query.filter.positions(self.programme)
         return self.renderer.render(self.feed_meta(query, base_url), positions, query.alarm)
 

@@ -26,6 +26,7 @@ REFRESH = timedelta(hours=6)
 END_EVENT = b"END:VEVENT\r\n"
 END_CALENDAR = b"END:VCALENDAR\r\n"
 FOLD_OCTETS = 74
+REFERENCE_BYTES = 8  # a feed's tuple holds one reference per event
 ESCAPE_STARTS = b"\\^"  # TEXT escapes (\, \; \n) and RFC 6868 parameter escapes (^n)
 
 
@@ -200,6 +201,11 @@ class RenderedFeed:
     digests: bytes  # the SHA-256 of each piece, made at load, one after another
     alarm: bytes
     last_modified: datetime
+
+    @property
+    def footprint(self) -> int:
+        """About the bytes this feed keeps alive, for the caches' budgets (its pieces are the renderer's)."""
+        return len(self.head) + len(self.digests) + REFERENCE_BYTES * len(self.pieces)
 
     @cached_property
     def etag(self) -> str:

@@ -24,7 +24,6 @@ from .live import LiveCatalog
 CATALOG_KEY = "feedsvc.catalog"  # environ: the catalog this request is answered from
 FEED_KEY = "feedsvc.feed"  # environ: the feed a view answered with, which makes it replayable
 REPLAYED_STATUSES = ("200 OK", "304 NOT MODIFIED")
-REFERENCE_BYTES = 8  # a feed holds two references per event it lists
 
 # What a feed's answer depends on besides the data. The host's parts make the
 # feed's SOURCE and link URLs, the conditions choose between 200 and 304.
@@ -49,9 +48,7 @@ def footprint(key: tuple, answer: Answer) -> int:
     """About the bytes an answer keeps alive: what bounds the catalog's kept answers,
     whatever hosts and conditions requests make up."""
     texts = [*filter(None, key), answer.status, *(part for header in answer.headers for part in header)]
-    feed = answer.feed
-    kept = 0 if feed is None else len(feed.head) + 2 * REFERENCE_BYTES * len(feed.pieces)
-    return sum(map(len, texts)) + kept
+    return sum(map(len, texts)) + (0 if answer.feed is None else answer.feed.footprint)
 
 
 class Replay:

@@ -1,4 +1,4 @@
-"""The catalog's bounded cache of assembled bodies."""
+"""The catalog's bounded caches: rendered feeds, assembled bodies."""
 from __future__ import annotations
 
 import pytest
@@ -37,3 +37,16 @@ def test_cache_does_not_keep_a_body_larger_than_its_budget(feeds):
     cache = BodyCache(budget=len(feeds[0].body()) - 1)
     assert cache.body(feeds[0]) == feeds[0].body()
     assert cache.body(feeds[0]) is not cache.body(feeds[0])
+
+
+def test_catalog_keeps_feeds_within_a_size_whatever_hosts_ask():
+    catalog = Catalog.load(ROOT / "data" / "programme.json")
+    query = parse_feed_query([("type", "spotlight")], catalog.programme)
+    first = catalog.feed(query, BASE_URL)
+    assert catalog.feed(query, BASE_URL) is first
+    catalog._feeds.budget = 10 * first.footprint
+    for number in range(100):
+        host = f"https://host{number}.example"
+        assert catalog.feed(query, host).head.count(f"SOURCE;VALUE=URI:{host}/".encode()) == 1
+    assert 9 * first.footprint < catalog._feeds.total <= catalog._feeds.budget
+    assert catalog.feed(query, BASE_URL) is not first  # the least recently used went first
