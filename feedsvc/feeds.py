@@ -1,7 +1,7 @@
 """The loaded data and the feeds made from it, independent of HTTP.
 
 A `Catalog` is built once per data file: it holds the programme, every event
-rendered once, a bounded cache of feed heads (one per filter and base URL
+rendered once, a bounded cache of rendered feeds (one per filter and base URL
 asked for), so a calendar's repeated polls cost a dictionary look-up, the
 most recently sent bodies up to a total size, and the answers `replay.py`
 repeats without Flask.
