@@ -43,16 +43,16 @@ SHIPPED = ROOT / "data" / "programme.json"
 BASE_URL = "https://feeds.example.org"
 APP_TARGET = "feedsvc:create_app"
 FLOOR_TARGET = "bench.floor:create_app"
-# Candidate production servers, all with two workers and an access log, as the Procfile.
+# Candidate production servers, all with two workers, as the Procfile; the app writes the access log.
 SERVERS = {
-    "gunicorn-sync": "gunicorn --bind 0.0.0.0:$PORT --workers 2 --access-logfile - 'feedsvc:create_app()'",
+    "gunicorn-sync": "gunicorn --bind 0.0.0.0:$PORT --workers 2 'feedsvc:create_app()'",
     "gunicorn-gthread": "gunicorn --bind 0.0.0.0:$PORT --workers 2 --worker-class gthread --threads 4 "
-                        "--access-logfile - 'feedsvc:create_app()'",
-    "granian": "granian --interface wsgi --host 0.0.0.0 --port $PORT --workers 2 --access-log "
+                        "'feedsvc:create_app()'",
+    "granian": "granian --interface wsgi --host 0.0.0.0 --port $PORT --workers 2 "
                "--factory feedsvc:create_app",
     # granian's default is 256 Python threads per WSGI worker, taking turns at the GIL.
     "granian-1-thread": "granian --interface wsgi --host 0.0.0.0 --port $PORT --workers 2 --blocking-threads 1 "
-                        "--access-log --factory feedsvc:create_app",
+                        "--factory feedsvc:create_app",
 }
 # What deploy/nginx.conf names, and what the benchmark puts there.
 NGINX_PLACES = ("listen 80;", "listen 8080;", "server 127.0.0.1:8000;",

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.cli import FlaskGroup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .accesslog import AccessLog
 from .live import LiveCatalog
 from .replay import Replay
 
@@ -44,7 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.logger.setLevel(logging.INFO)
     if _serving():
         live = app.extensions["feedsvc"] = LiveCatalog(app.config["DATA"], app.config["RELOAD_SECONDS"])
-        app.wsgi_app = Replay(app.wsgi_app, live)
+        app.wsgi_app = AccessLog(Replay(app.wsgi_app, live))
     trust_proxies(app, app.config["TRUSTED_PROXIES"])  # outermost: the rest sees the client's host
     return app
 

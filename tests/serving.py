@@ -4,6 +4,7 @@ Shared by the tests that need a running server (tests/test_server.py, tests/test
 """
 from __future__ import annotations
 
+import tempfile
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -14,11 +15,14 @@ __all__ = ["fetch", "running_server", "start_server", "wait_until_up"]
 
 @contextmanager
 def running_server(extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """A started server's base URL, once it answers; stopped on the way out."""
-    process, base = start_server(extra_env)
-    try:
-        wait_until_up(f"{base}/healthz", process)
-        yield base
-    finally:
-        process.terminate()
-        process.communicate(timeout=10)
+    """A started server's base URL, once it answers; stopped on the way out.
+    Its output (an access log line per request) goes to a file: a pipe nobody reads would
+    fill up and stop the server."""
+    with tempfile.TemporaryFile("w+") as output:
+        process, base = start_server(extra_env, stdout=output)
+        try:
+            wait_until_up(f"{base}/healthz", process)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=10)

@@ -29,8 +29,9 @@ class CountingApp:
 def counted():
     """An app without a configured base URL (feeds name the request's host), and its counter."""
     app = create_app({"TESTING": True})
-    assert isinstance(app.wsgi_app, Replay)
-    app.wsgi_app.app = flask_side = CountingApp(app.wsgi_app.app)
+    replay = app.wsgi_app.app  # inside the access log
+    assert isinstance(replay, Replay)
+    replay.app = flask_side = CountingApp(replay.app)
     return app.test_client(), flask_side
 
 
