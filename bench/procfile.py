@@ -6,6 +6,7 @@ what is measured and tested is exactly what production runs.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -36,9 +37,24 @@ def start_server(extra_env: dict[str, str] | None = None, **popen) -> tuple[subp
     env = dict(os.environ, PORT=str(port),
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(extra_env or {}))
     command = procfile_command().replace("0.0.0.0", "127.0.0.1")
-    options = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, **popen}
+    options = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "start_new_session": True, **popen}
     process = subprocess.Popen(["sh", "-c", f"exec {command}"], cwd=ROOT, env=env, text=True, **options)
     return process, f"http://127.0.0.1:{port}"
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    """TERM the process group of a server started here (in a session of its own: the server
+    and its workers); KILL whatever of it is left after 15 s, so that none outlives its caller."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break  # the whole group is gone
+        try:
+            process.wait(timeout=15)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> None:

@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.procfile import process_tree_rss, start_server, wait_until_up  # noqa: E402
+from bench.procfile import process_tree_rss, start_server, stop_server, wait_until_up  # noqa: E402
 
 MAX_RSS_GROWTH = 0.10
 # (path, expected status); a 304 entry is sent with the feed's current ETag.
@@ -135,8 +135,7 @@ def soak(seconds: float, connections: int, sample: float) -> bool:
         for thread in threads:
             thread.join(timeout=35)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_server(process)
     growth = rows[-1][1] / rows[0][1] - 1
     total = sum(r for r, _ in rows)
     print(f"requests: {total}; errors: {sum(all_errors.values())}"

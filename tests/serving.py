@@ -8,9 +8,9 @@ import tempfile
 from contextlib import contextmanager
 from typing import Iterator
 
-from bench.procfile import fetch, start_server, wait_until_up
+from bench.procfile import fetch, start_server, stop_server, wait_until_up
 
-__all__ = ["fetch", "running_server", "start_server", "wait_until_up"]
+__all__ = ["fetch", "running_server", "start_server", "stop_server", "wait_until_up"]
 
 
 @contextmanager
@@ -24,5 +24,4 @@ def running_server(extra_env: dict[str, str] | None = None) -> Iterator[str]:
             wait_until_up(f"{base}/healthz", process)
             yield base
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            stop_server(process)

@@ -10,7 +10,7 @@ import pytest
 from feedsvc import create_app
 from feedsvc.accesslog import escaped
 
-from .serving import fetch, start_server, wait_until_up
+from .serving import fetch, start_server, stop_server, wait_until_up
 
 # host ident user [time] "request" status size "referer" "user agent", as Apache and nginx write it
 COMBINED = re.compile(r'(?P<host>\S+) - - \[(?P<time>\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] '
@@ -100,8 +100,7 @@ def test_procfile_server_writes_the_combined_log_format(tmp_path):
         while "/types/oral.ics" not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_server(process)
     (line,) = [line for line in log.read_text().splitlines() if "/types/oral.ics" in line]
     found = fields(line)
     assert (found["host"], found["request"], found["status"], found["size"], found["agent"]) == (

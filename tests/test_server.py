@@ -13,7 +13,7 @@ import pytest
 from feedsvc import create_app
 
 from .conftest import expected_times, parse_both
-from .serving import fetch, start_server, wait_until_up
+from .serving import fetch, start_server, stop_server, wait_until_up
 
 
 def test_procfile_server_serves_orals(server):
@@ -96,8 +96,7 @@ def test_procfile_server_reloads_in_every_worker_without_outage(tmp_path):
         time.sleep(0.3)
         assert until_every_worker_logs(base, "/events/h-mem.ics", log, "data file changed but cannot") == new
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_server(process)
     assert f"still serving the last good data: {data}: not valid JSON (truncated?)" in log.read_text()
 
 
