@@ -44,17 +44,20 @@ def start_server(extra_env: dict[str, str] | None = None, **popen) -> tuple[subp
 
 def stop_server(process: subprocess.Popen) -> None:
     """TERM the process group of a server started here (in a session of its own: the server
-    and its workers); KILL whatever of it is left after 15 s, so that none outlives its caller."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break  # the whole group is gone
-        try:
-            process.wait(timeout=15)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    and its workers), give it 15 s, then KILL whatever of the group is left, so that none
+    outlives its caller."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except ProcessLookupError:
+        pass  # the whole group is gone already
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
 
 
 def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> None:

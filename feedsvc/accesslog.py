@@ -53,16 +53,18 @@ def body_size(environ: dict, status: str, headers: list[tuple[str, str]], body) 
 
 
 class Clock:
-    """The log's time, formatted once a second: `[27/Nov/2026:10:09:14 +0000]`."""
+    """The log's time, formatted once a second: `[27/Nov/2026:10:09:14 +0000]`.
+    One (second, text) pair, replaced whole: threads never see a second with another's text."""
 
     def __init__(self):
-        self._second, self._text = None, ""
+        self._stamp = (None, "")
 
     def now(self) -> str:
         second = int(time.time())
-        if second != self._second:
-            self._second, self._text = second, time.strftime("[%d/%b/%Y:%H:%M:%S %z]", time.localtime(second))
-        return self._text
+        stamp = self._stamp
+        if second != stamp[0]:
+            stamp = self._stamp = second, time.strftime("[%d/%b/%Y:%H:%M:%S %z]", time.localtime(second))
+        return stamp[1]
 
 
 class AccessLog:
@@ -89,6 +91,7 @@ class AccessLog:
 
     def line(self, environ: dict, status: str, headers: list[tuple[str, str]], body) -> str:
         request = f"{environ['REQUEST_METHOD']} {request_target(environ)} {environ.get('SERVER_PROTOCOL', 'HTTP/1.0')}"
-        return (f"{escaped(environ.get('REMOTE_ADDR') or '-')} - - {self.clock.now()} \"{escaped(request)}\" "
+        client = escaped(environ.get("REMOTE_ADDR") or "-").replace(" ", "\\x20")  # one field, unquoted
+        return (f"{client} - - {self.clock.now()} \"{escaped(request)}\" "
                 f"{status[:3]} {body_size(environ, status, headers, body)} "
                 f"\"{escaped(environ.get('HTTP_REFERER', '-'))}\" \"{escaped(environ.get('HTTP_USER_AGENT', '-'))}\"")

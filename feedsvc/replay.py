@@ -15,6 +15,7 @@ of a bare Flask route to about 3x (docs/performance.md).
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from .feeds import Catalog
@@ -24,11 +25,16 @@ from .live import LiveCatalog
 CATALOG_KEY = "feedsvc.catalog"  # environ: the catalog this request is answered from
 FEED_KEY = "feedsvc.feed"  # environ: the feed a view answered with, which makes it replayable
 REPLAYED_STATUSES = ("200 OK", "304 NOT MODIFIED")
+ENTRY_BYTES = 250  # an answer's slots in the cache's two dictionaries, and its instance dictionary
 
-# What a feed's answer depends on besides the data. The host's parts make the
-# feed's SOURCE and link URLs, the conditions choose between 200 and 304.
+# What a feed's answer depends on besides the data: every variable Flask reads for a
+# feed (a test lists them). The host's parts make the feed's SOURCE and link URLs; the
+# conditions choose between 200 and 304; Connection and Upgrade make a WebSocket
+# handshake, which no route takes.
 KEY_VARIABLES = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "wsgi.url_scheme", "HTTP_HOST",
-                 "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
+                 "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE",
+                 "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_RANGE", "HTTP_RANGE",
+                 "HTTP_CONNECTION", "HTTP_UPGRADE")
 
 
 @dataclass(frozen=True)
@@ -45,10 +51,14 @@ def request_key(environ: dict) -> tuple:
 
 
 def footprint(key: tuple, answer: Answer) -> int:
-    """About the bytes an answer keeps alive: what bounds the catalog's kept answers,
-    whatever hosts and conditions requests make up."""
-    texts = [*filter(None, key), answer.status, *(part for header in answer.headers for part in header)]
-    return sum(map(len, texts)) + (0 if answer.feed is None else answer.feed.footprint)
+    """The bytes an answer keeps alive, objects and all: what bounds the catalog's kept
+    answers, whatever hosts and conditions requests make up (checked with tracemalloc)."""
+    request = [*filter(None, key), answer.status]  # new strings for each request
+    headers = [part for header in answer.headers for part in header]  # mostly shared with other answers
+    containers = (key, answer.headers, *answer.headers, answer)
+    own = (sum(map(sys.getsizeof, request)) + sum(map(len, headers)) + sum(map(sys.getsizeof, containers))
+           + ENTRY_BYTES)
+    return own + (0 if answer.feed is None else answer.feed.footprint)
 
 
 class Replay:

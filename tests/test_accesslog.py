@@ -85,7 +85,9 @@ def test_escaping_leaves_printable_ascii_alone():
 def test_behind_a_trusted_proxy_the_client_is_logged(logged):
     client = create_app({"TESTING": True, "TRUSTED_PROXIES": 1}).test_client()
     client.get("/healthz", headers={"X-Forwarded-For": "203.0.113.7"})
-    assert fields(logged[0])["host"] == "203.0.113.7"
+    client.get("/healthz", headers={"X-Forwarded-For": "evil - - [01/Jan/2000:00:00:00 +0000] GET"})
+    assert [fields(line)["host"] for line in logged] == [
+        "203.0.113.7", "evil\\x20-\\x20-\\x20[01/Jan/2000:00:00:00\\x20+0000]\\x20GET"]
 
 
 def test_procfile_server_writes_the_combined_log_format(tmp_path):

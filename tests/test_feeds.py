@@ -1,6 +1,9 @@
 """The catalog's bounded caches: rendered feeds, assembled bodies."""
 from __future__ import annotations
 
+import gc
+import tracemalloc
+
 import pytest
 
 from feedsvc.feeds import BodyCache, Catalog
@@ -50,3 +53,21 @@ def test_catalog_keeps_feeds_within_a_size_whatever_hosts_ask():
         assert catalog.feed(query, host).head.count(f"SOURCE;VALUE=URI:{host}/".encode()) == 1
     assert 9 * first.footprint < catalog._feeds.total <= catalog._feeds.budget
     assert catalog.feed(query, BASE_URL) is not first  # the least recently used went first
+
+
+def test_kept_feeds_use_about_their_budget():
+    """Measured with tracemalloc: a feed's footprint is close to what keeping it costs."""
+    catalog = Catalog.load(ROOT / "data" / "programme.json")
+    catalog._feeds.budget = 2**20
+    query = parse_feed_query([("type", "spotlight")], catalog.programme)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for number in range(2000):
+            catalog.feed(query, f"https://host{number}.example")
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert catalog._feeds.total <= catalog._feeds.budget
+    assert 0.5 * catalog._feeds.budget < kept < 1.1 * catalog._feeds.budget

@@ -1,14 +1,16 @@
 """Replayed answers (feedsvc/replay.py): exactly what Flask answered, only for feeds, per catalog."""
 from __future__ import annotations
 
+import gc
 import shutil
+import tracemalloc
 
 import pytest
 from werkzeug.test import EnvironBuilder
 
 from feedsvc import create_app
 from feedsvc.feeds import Bounded
-from feedsvc.replay import Replay, footprint, request_key
+from feedsvc.replay import CATALOG_KEY, KEY_VARIABLES, Replay, footprint, request_key
 
 from .conftest import parse_both
 from .test_live import INTERVAL, SHIPPED, after_interval, retitled
@@ -66,6 +68,60 @@ def test_a_repeated_feed_request_gets_flasks_answer_without_flask(counted, metho
     assert flask_side.calls == 1
 
 
+class ReadRecorder(dict):
+    """A WSGI environ that notes every variable read from it."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.read = set()
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        self.read.add(key)
+        return super().__contains__(key)
+
+
+EVERY_KIND_OF_HEADER = {
+    "If-None-Match": '"x"', "If-Modified-Since": "Tue, 08 Dec 2099 00:00:00 GMT", "If-Match": '"y"',
+    "If-Unmodified-Since": "Tue, 08 Dec 2020 00:00:00 GMT", "Range": "bytes=0-9", "If-Range": '"x"',
+    "Connection": "keep-alive, Upgrade", "Upgrade": "websocket", "Cookie": "a=b", "Accept": "text/calendar",
+    "Accept-Encoding": "gzip", "Accept-Language": "fr", "Authorization": "Basic eDp4", "Referer": "https://a.example/",
+    "User-Agent": "Calendar/1.0", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
+
+
+@pytest.mark.parametrize("url", ["/calendar.ics?type=oral&alarm=5", "/types/oral.ics", "/authors/j-zico-kolter.ics",
+                                 "/sessions/orals-spotlights-track-08-deep-learning.ics", "/events/meshsdf.ics"])
+def test_the_key_holds_every_variable_flask_reads_for_a_feed(url):
+    """What the answer could depend on is what Flask reads; the client's address is read
+    into the request object but no feed view uses it."""
+    app = create_app({"TESTING": True})
+    environ = ReadRecorder(EnvironBuilder(url, headers=EVERY_KIND_OF_HEADER).get_environ())
+    environ[CATALOG_KEY] = app.extensions["feedsvc"].current()
+    b"".join(app.wsgi_app.app.app(environ, lambda *sent: None))  # Flask alone
+    read = {key for key in environ.read if key.isupper() or key.startswith("wsgi.")}
+    assert read - {"REMOTE_ADDR"} <= set(KEY_VARIABLES)
+
+
+def test_every_mix_of_conditions_gets_what_flask_alone_answers():
+    """A warm app, which replays what it can, against a fresh app for each request."""
+    warm = create_app({"TESTING": True}).test_client()
+    etag = whole_feed_etag(warm)
+    mixes = [{}, {"If-None-Match": etag}, {"If-None-Match": '"old"'},
+             {"If-Modified-Since": "Tue, 08 Dec 2099 00:00:00 GMT"}]
+    mixes += [{**mix, "If-Match": match} for mix in mixes for match in (etag, '"another"')]
+    mixes += [{**mix, "If-Unmodified-Since": "Tue, 08 Dec 2000 00:00:00 GMT"} for mix in mixes[:4]]
+    for mix in mixes * 2:  # the second time round, the warm app has kept them all
+        fresh = create_app({"TESTING": True}).test_client()
+        assert answer(warm, "GET", "/calendar.ics", mix) == answer(fresh, "GET", "/calendar.ics", mix), mix
+
+
 def test_a_revalidation_is_replayed_as_the_same_304(counted):
     client, flask_side = counted
     etag = whole_feed_etag(client)
@@ -117,18 +173,35 @@ def test_kept_answers_stay_within_their_budget():
     assert kept.get("d") is None and kept.get("a") == "A"
 
 
-LONG_HOST = ".".join(["feeds" * 12] * 3) + ".example"
-
-
-def test_an_answers_footprint_counts_its_host_and_its_events():
+def test_kept_answers_use_about_their_budget_whatever_conditions_clients_invent():
+    """Measured with tracemalloc: the costs the cache adds up stay within the memory really kept."""
     app = create_app({"TESTING": True})
-    environ = EnvironBuilder("/calendar.ics", headers={"Host": LONG_HOST}).get_environ()
+    answers = app.extensions["feedsvc"].current().answers
+    answers.budget = 2**20
+    replay = app.wsgi_app.app
+    base = EnvironBuilder("/calendar.ics", method="HEAD").get_environ()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for number in range(3000):  # enough to fill the budget several times over
+            replay({**base, "HTTP_IF_NONE_MATCH": f'"made-up-{number}"'}, lambda *sent: None)
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert answers.total <= answers.budget
+    assert 0.4 * answers.budget < kept < 1.1 * answers.budget
+
+
+def test_an_answer_counts_its_host_and_its_feed():
+    app = create_app({"TESTING": True})
+    host = ".".join(["feeds" * 12] * 3) + ".example"
+    environ = EnvironBuilder("/calendar.ics", headers={"Host": host}).get_environ()
     b"".join(app(environ, lambda *sent: None))
     key = request_key(environ)
     kept = app.extensions["feedsvc"].current().answers.get(key)
     assert kept is not None and len(kept.feed.pieces) == 15
-    assert kept.feed.footprint == len(kept.feed.head) + 32 * 15 + 8 * 15  # digests and references
-    assert footprint(key, kept) > len(LONG_HOST) + kept.feed.footprint
+    assert footprint(key, kept) > len(host) + kept.feed.footprint
 
 
 def test_behind_a_trusted_proxy_the_forwarded_host_keys_the_answer():
