@@ -32,12 +32,14 @@ def procfile_command() -> str:
 
 def start_server(extra_env: dict[str, str] | None = None, **popen) -> tuple[subprocess.Popen, str]:
     """The Procfile's server on a free loopback port; returns the process and its base URL.
-    Output goes to a pipe unless `popen` says otherwise (e.g. stdout=a file)."""
+    Output (an access log line per request) is thrown away unless `popen` says where
+    (stdout=a file; a pipe only for a server that is expected to stop by itself: an unread
+    pipe fills up and stops the server)."""
     port = free_port()
     env = dict(os.environ, PORT=str(port),
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(extra_env or {}))
     command = procfile_command().replace("0.0.0.0", "127.0.0.1")
-    options = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "start_new_session": True, **popen}
+    options = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT, "start_new_session": True, **popen}
     process = subprocess.Popen(["sh", "-c", f"exec {command}"], cwd=ROOT, env=env, text=True, **options)
     return process, f"http://127.0.0.1:{port}"
 

@@ -17,6 +17,7 @@ from urllib.parse import quote
 log = logging.getLogger("feedsvc.access")
 PATH_SAFE = "/:@!$&'()*+,;=~-._"  # what a request path keeps unquoted (werkzeug's choice)
 NO_BODY_STATUSES = ("204", "304")
+PROTOCOLS = {"HTTP/1": "HTTP/1.0", "HTTP/2": "HTTP/2.0"}  # granian's names, as the request line spells them
 
 
 def configure_access_log() -> None:
@@ -90,7 +91,8 @@ class AccessLog:
             log.info(self.line(environ, *sent, body))
 
     def line(self, environ: dict, status: str, headers: list[tuple[str, str]], body) -> str:
-        request = f"{environ['REQUEST_METHOD']} {request_target(environ)} {environ.get('SERVER_PROTOCOL', 'HTTP/1.0')}"
+        protocol = environ.get("SERVER_PROTOCOL", "HTTP/1.0")
+        request = f"{environ['REQUEST_METHOD']} {request_target(environ)} {PROTOCOLS.get(protocol, protocol)}"
         client = escaped(environ.get("REMOTE_ADDR") or "-").replace(" ", "\\x20")  # one field, unquoted
         return (f"{client} - - {self.clock.now()} \"{escaped(request)}\" "
                 f"{status[:3]} {body_size(environ, status, headers, body)} "

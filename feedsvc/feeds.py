@@ -8,6 +8,7 @@ repeats without Flask.
 """
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from functools import lru_cache
@@ -142,7 +143,8 @@ class Catalog:
         feed = self._feeds.get(key)
         if feed is None:
             feed = render(*key[1:])
-            self._feeds.put(key, feed, feed.footprint)
+            base_url = key[-1]  # the request's host when no base URL is configured: any length
+            self._feeds.put(key, feed, feed.footprint + sys.getsizeof(base_url))
         return feed
 
     def _query(self, args: tuple[tuple[str, str], ...], allowed: tuple[str, ...]) -> FeedQuery:

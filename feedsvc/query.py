@@ -111,11 +111,14 @@ def shown(value: str) -> str:
     return repr(value if len(value) <= SHOWN_LENGTH else value[:SHOWN_LENGTH] + "\u2026")
 
 
-def _suggest(value: str, candidates: list[str]) -> str:
+def _closest(value: str, candidates: list[str]) -> list[str]:
     if len(value) > SHOWN_LENGTH:
-        return ""
-    close = difflib.get_close_matches(value, candidates, n=3, cutoff=0.6)
-    return f"; did you mean {', '.join(close)}?" if close else ""
+        return []
+    return difflib.get_close_matches(value, candidates, n=3, cutoff=0.6)
+
+
+def _did_you_mean(names: list[str]) -> str:
+    return f"; did you mean {', '.join(names)}?" if names else ""
 
 
 def resolve_types(value: str, programme: Programme) -> set[str]:
@@ -134,8 +137,9 @@ def resolve_author(value: str, programme: Programme) -> set[str]:
     wanted = slugify(value)
     found = set(programme.authors_by_tail.get(wanted, ()))
     if not found:
-        raise UnknownName(f"no author {shown(value)}" + _suggest(wanted, list(programme.authors_by_id))
-                          + "; see /api/authors for the list")
+        tails = _closest(wanted, list(programme.authors_by_tail))  # "koltr" is close to "kolter"
+        close = list(dict.fromkeys(ident for tail in tails for ident in programme.authors_by_tail[tail]))[:3]
+        raise UnknownName(f"no author {shown(value)}" + _did_you_mean(close) + "; see /api/authors for the list")
     return found
 
 
@@ -143,7 +147,7 @@ def lookup_id(value: str, name: str, known: dict) -> str:
     """`value` as one of the `known` ids (ignoring case), or `UnknownName` with suggestions."""
     ident = value.strip().lower()
     if ident not in known:
-        raise UnknownName(f"no {name} {shown(value)}" + _suggest(ident, list(known)))
+        raise UnknownName(f"no {name} {shown(value)}" + _did_you_mean(_closest(ident, list(known))))
     return ident
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 import time
 
 import pytest
@@ -98,8 +99,12 @@ def test_procfile_server_writes_the_combined_log_format(tmp_path):
         wait_until_up(f"{base}/healthz", process)
         status, _, body = fetch(f"{base}/types/oral.ics", headers={"User-Agent": "Calendar/1.0"})
         assert status == 200
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as connection:
+            connection.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+            assert b"".join(iter(lambda: connection.recv(65536), b"")).startswith(b"HTTP/1.")
         deadline = time.monotonic() + 10
-        while "/types/oral.ics" not in log.read_text() and time.monotonic() < deadline:
+        while "/healthz HTTP/1.0" not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         stop_server(process)
@@ -107,3 +112,5 @@ def test_procfile_server_writes_the_combined_log_format(tmp_path):
     found = fields(line)
     assert (found["host"], found["request"], found["status"], found["size"], found["agent"]) == (
         "127.0.0.1", "GET /types/oral.ics HTTP/1.1", "200", str(len(body)), "Calendar/1.0")
+    (line,) = [line for line in log.read_text().splitlines() if "/healthz HTTP/1.0" in line]
+    assert (fields(line)["request"], fields(line)["status"]) == ("GET /healthz HTTP/1.0", "200")

@@ -130,7 +130,7 @@ def test_feed_of_everything(client):
     ("/api/feed?type=", 400, "type= is empty; give a value or leave the parameter out"),
     ("/api/authors?type=oral", 400, "unknown parameter 'type'; accepted: none"),
     ("/api/types?session=x", 400, "unknown parameter 'session'; accepted: none"),
-    ("/api/events?author=kolterr", 404, "no author 'kolterr'; did you mean j-zico-kolter?; "
+    ("/api/events?author=kolterr", 404, "no author 'kolterr'; did you mean j-zico-kolter, vladlen-koltun?; "
                                         "see /api/authors for the list"),
     ("/api/feed?event=meshsfd", 404, "no event 'meshsfd'; did you mean meshsdf?"),
     ("/api/speakers", 404, "no page '/api/speakers'; the API is /api/events, /api/authors, /api/types "

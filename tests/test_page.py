@@ -168,7 +168,7 @@ def test_form_lists_every_type_and_author(client):
 @pytest.mark.parametrize("url, status, message", [
     ("/?type=poster", 400, "unknown type 'poster'; accepted: oral, break, spotlight, qa"),
     ("/?types=oral", 400, "unknown parameter 'types'; accepted: session, type, author, event, alarm"),
-    ("/?author=kolterr", 404, "no author 'kolterr'; did you mean j-zico-kolter?; see /api/authors for the list"),
+    ("/?author=kolterr", 404, "no author 'kolterr'; did you mean j-zico-kolter, vladlen-koltun?; see /api/authors for the list"),
 ])
 def test_bad_query_is_shown_on_the_page(client, url, status, message):
     found = page(client, url, status=status)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -58,7 +59,7 @@ def test_procfile_server_bad_input_is_400(server):
 def test_procfile_server_refuses_bad_data_file(tmp_path):
     broken = tmp_path / "programme.json"
     broken.write_text('{"format": 1, "conference": {', encoding="utf-8")
-    process, _ = start_server({"FEEDSVC_DATA": str(broken)})
+    process, _ = start_server({"FEEDSVC_DATA": str(broken)}, stdout=subprocess.PIPE)  # it stops by itself
     output, _ = process.communicate(timeout=30)
     assert process.returncode != 0
     assert f"{broken}: not valid JSON (truncated?)" in output

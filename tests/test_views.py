@@ -157,7 +157,8 @@ def test_bad_input_is_400_naming_value(client, url, message):
 
 
 @pytest.mark.parametrize("url, message", [
-    ("/calendar.ics?author=kolterr", "no author 'kolterr'; did you mean j-zico-kolter?"),
+    ("/calendar.ics?author=kolterr", "no author 'kolterr'; did you mean j-zico-kolter, vladlen-koltun?"),
+    ("/calendar.ics?author=remeli", "no author 'remeli'; did you mean edoardo-remelli?"),  # a surname's typo
     ("/authors/zico-kolter.ics", "no author id 'zico-kolter'; did you mean j-zico-kolter?"),
     ("/events/meshsfd.ics", "no event 'meshsfd'; did you mean meshsdf?"),
     ("/calendar.ics?event=h-mem,gait-props", "no event 'gait-props'; did you mean gait-prop?"),
