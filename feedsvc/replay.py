@@ -11,7 +11,7 @@ Nothing about HTTP is decided here: a kept answer is exactly what Flask
 answered (the tests compare them byte for byte), and anything not kept goes
 to Flask. The answers belong to the catalog they came from, so new data
 starts with none. Measured, this took the app from 0.6–0.9x the requests/s
-of a bare Flask route to about 3x (docs/performance.md).
+of a bare Flask route to 2–4x (docs/performance.md).
 """
 from __future__ import annotations
 
