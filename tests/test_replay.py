@@ -91,7 +91,7 @@ class ReadRecorder(dict):
 EVERY_KIND_OF_HEADER = {
     "If-None-Match": '"x"', "If-Modified-Since": "Tue, 08 Dec 2099 00:00:00 GMT", "If-Match": '"y"',
     "If-Unmodified-Since": "Tue, 08 Dec 2020 00:00:00 GMT", "Range": "bytes=0-9", "If-Range": '"x"',
-    "Connection": "keep-alive, Upgrade", "Upgrade": "websocket", "Cookie": "a=b", "Accept": "text/calendar",
+    "Connection": "keep-alive", "Cookie": "a=b", "Accept": "text/calendar",
     "Accept-Encoding": "gzip", "Accept-Language": "fr", "Authorization": "Basic eDp4", "Referer": "https://a.example/",
     "User-Agent": "Calendar/1.0", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
 
@@ -104,9 +104,20 @@ def test_the_key_holds_every_variable_flask_reads_for_a_feed(url):
     app = create_app({"TESTING": True})
     environ = ReadRecorder(EnvironBuilder(url, headers=EVERY_KIND_OF_HEADER).get_environ())
     environ[CATALOG_KEY] = app.extensions["feedsvc"].current()
-    b"".join(app.wsgi_app.app.app(environ, lambda *sent: None))  # Flask alone
+    statuses = []
+    b"".join(app.wsgi_app.app.app(environ, lambda status, *rest: statuses.append(status)))  # Flask alone
+    assert statuses in (["200 OK"], ["304 NOT MODIFIED"])  # the feed view ran, not an error handler
     read = {key for key in environ.read if key.isupper() or key.startswith("wsgi.")}
+    assert {"HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_HOST", "QUERY_STRING"} <= read
     assert read - {"REMOTE_ADDR"} <= set(KEY_VARIABLES)
+
+
+def test_a_websocket_handshake_is_not_answered_with_a_kept_feed(counted):
+    """Connection and Upgrade are in the key: Flask refuses a handshake on a feed route."""
+    client, _ = counted
+    assert client.get("/calendar.ics").status_code == 200
+    handshake = {"Connection": "Upgrade", "Upgrade": "websocket"}
+    assert client.get("/calendar.ics", headers=handshake).status_code == 400
 
 
 def test_every_mix_of_conditions_gets_what_flask_alone_answers():
