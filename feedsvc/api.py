@@ -24,17 +24,17 @@ def event_json(event: Event, ics_url: str) -> dict:
             "ics_url": ics_url}
 
 
-def filtered_feed_url(current: Catalog, **chosen: frozenset[str]) -> str:
-    return current.feed_url(FeedQuery(EventFilter(**chosen)), base_url())
+def filtered_feed_url(current: Catalog, base: str, **chosen: frozenset[str]) -> str:
+    return current.feed_url(FeedQuery(EventFilter(**chosen)), base)
 
 
 @bp.get("/events")
 def events():
     """The events a feed with the same query holds, in the same order."""
-    current, query = catalog(), feed_query()
+    current, query, base = catalog(), feed_query(), base_url()
     chosen = query.filter.select(current.programme)
-    return {"count": len(chosen), "feed_url": current.feed_url(query, base_url()),
-            "events": [event_json(e, current.event_url(e, base_url(), query.alarm)) for e in chosen]}
+    return {"count": len(chosen), "feed_url": current.feed_url(query, base),
+            "events": [event_json(e, current.event_url(e, base, query.alarm)) for e in chosen]}
 
 
 def catalog_for_listing() -> Catalog:
@@ -45,21 +45,21 @@ def catalog_for_listing() -> Catalog:
 
 @bp.get("/authors")
 def authors():
-    current = catalog_for_listing()
+    current, base = catalog_for_listing(), base_url()
     events, positions = current.programme.events, current.programme.positions["author"]
     return {"authors": [
         {"id": a.id, "name": a.name, "events": [events[i].id for i in positions[a.id]],
-         "feed_url": filtered_feed_url(current, authors=frozenset({a.id}))}
+         "feed_url": filtered_feed_url(current, base, authors=frozenset({a.id}))}
         for a in current.programme.authors]}
 
 
 @bp.get("/types")
 def types():
-    current = catalog_for_listing()
+    current, base = catalog_for_listing(), base_url()
     positions = current.programme.positions["type"]
     return {"types": [
         {"id": ident, "label": label, "count": len(positions[ident]),
-         "feed_url": filtered_feed_url(current, types=frozenset({ident}))}
+         "feed_url": filtered_feed_url(current, base, types=frozenset({ident}))}
         for ident, label in current.programme.types.items()]}
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import sys
 import threading
 from collections import OrderedDict
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .ical import FeedMeta, FeedRenderer, RenderedFeed
+from .links import google_event_url
 from .model import Event, Programme
 from .query import FeedQuery, parse_feed_query
 from .store import load_programme
@@ -96,6 +97,11 @@ class Catalog:
     @classmethod
     def load(cls, path: Path | str) -> "Catalog":
         return cls(load_programme(path))
+
+    @cached_property
+    def google_links(self) -> dict[str, str]:
+        """Each event's Google new-event link, made once per data file: the page lists them all."""
+        return {event.id: google_event_url(event, self.programme) for event in self.programme.events}
 
     def feed_url(self, query: FeedQuery, base_url: str) -> str:
         query_string = query.query_string()

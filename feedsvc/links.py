@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
-from .feeds import Catalog
 from .ical import describe_event, event_location
 from .model import Event, Programme
 from .query import FeedQuery
+
+if TYPE_CHECKING:  # the catalog keeps each event's Google link, made here
+    from .feeds import Catalog
 
 GOOGLE_SUBSCRIBE = "https://calendar.google.com/calendar/r"
 GOOGLE_NEW_EVENT = "https://calendar.google.com/calendar/render"
@@ -64,9 +67,9 @@ class FeedLinks:
 
 
 def feed_links(catalog: Catalog, query: FeedQuery, base_url: str) -> FeedLinks:
-    url = catalog.feed_url(query, base_url)
-    name = catalog.feed_meta(query, base_url).name
-    return FeedLinks(query=query.query_string(), name=name,
+    meta = catalog.feed_meta(query, base_url)
+    url = meta.source
+    return FeedLinks(query=query.query_string(), name=meta.name,
                      event_ids=tuple(e.id for e in query.filter.select(catalog.programme)),
                      url=url, webcal=webcal_url(url), google=google_subscribe_url(url),
-                     outlook=outlook_subscribe_url(url, name), download=catalog.feed_url(query, ""))
+                     outlook=outlook_subscribe_url(url, meta.name), download=catalog.feed_url(query, ""))

@@ -12,9 +12,9 @@ from datetime import datetime
 
 from flask import Blueprint, render_template, request
 
-from .links import feed_links, google_event_url
-from .model import Programme
-from .query import BadQuery, FeedQuery, UnknownName, parse_feed_query
+from .feeds import Catalog
+from .links import feed_links
+from .query import FEED_PARAMETERS, BadQuery, FeedQuery, UnknownName
 from .store import utc_text
 from .views import base_url, catalog
 
@@ -23,11 +23,11 @@ REMINDERS = (0, 5, 10, 15, 30, 60)  # minutes before; the feeds accept any 0–1
 bp = Blueprint("page", __name__)
 
 
-def page_query(programme: Programme) -> FeedQuery:
+def page_query(current: Catalog) -> FeedQuery:
     """The page's query string as a feed query. An empty field counts as not given:
     a submitted form sends `alarm=` for "no reminder", where a feed URL would be wrong."""
-    args = [(name, value) for name, value in request.args.items(multi=True) if value.strip()]
-    return parse_feed_query(args, programme)
+    args = tuple((name, value) for name, value in request.args.items(multi=True) if value.strip())
+    return current.query(args, FEED_PARAMETERS)
 
 
 @bp.get("/")
@@ -36,7 +36,7 @@ def index():
     current = catalog()  # once: the same data for the whole page
     programme = current.programme
     try:
-        query, error, status = page_query(programme), "", 200
+        query, error, status = page_query(current), "", 200
     except BadQuery as problem:
         query, error, status = FeedQuery(), str(problem), 400
     except UnknownName as problem:
@@ -44,9 +44,10 @@ def index():
     feed = feed_links(current, query, base_url())
     return render_template(
         "page.html", programme=programme, query=query, error=error, feed=feed,
+        feed_event_ids=frozenset(feed.event_ids),  # looked up once per event
         narrowed=len(feed.event_ids) < len(programme.events),  # then the feed's events are marked
         reminders=sorted(set(REMINDERS) | ({query.alarm} - {None})),
-        google_links={e.id: google_event_url(e, programme) for e in programme.events},
+        google_links=current.google_links,
     ), status
 
 
