@@ -58,10 +58,28 @@ def changed_fields(old: Event, old_programme: Programme, new: Event, new_program
     return [name for name, value in FIELDS.items() if value(old, old_programme) != value(new, new_programme)]
 
 
+def _index(events, key) -> dict[object, list[Event]]:
+    """Events by `key(event)`, in their order: each rule looks its candidates up, not scans."""
+    index: dict[object, list[Event]] = {}
+    for event in events:
+        index.setdefault(key(event), []).append(event)
+    return index
+
+
+def _slot(event: Event) -> tuple:
+    return event.type, event.start, event.end, event.authors
+
+
+def _titled(event: Event) -> tuple:
+    return event.type, event.title
+
+
 def match_events(previous: Programme, fresh: Programme) -> dict[str, str]:
     """Fresh event id to the previous event id it continues, by the module's rules."""
     matches = {e.id: e.id for e in fresh.events if e.id in previous.events_by_id}
     taken = set(matches.values())
+    by_slot = _index(previous.events, _slot)
+    by_title = _index([o for o in previous.events if not o.authors], _titled)
 
     def claim(event: Event, candidates: list[Event]) -> None:
         free = [c for c in candidates if c.id not in taken]
@@ -71,10 +89,9 @@ def match_events(previous: Programme, fresh: Programme) -> dict[str, str]:
             taken.add(best.id)
 
     for event in [e for e in fresh.events if e.id not in matches]:
-        claim(event, [o for o in previous.events if (o.type, o.start, o.end, o.authors)
-                      == (event.type, event.start, event.end, event.authors)])
+        claim(event, by_slot.get(_slot(event), []))
     for event in [e for e in fresh.events if e.id not in matches and not e.authors]:
-        claim(event, [o for o in previous.events if not o.authors and (o.type, o.title) == (event.type, event.title)])
+        claim(event, by_title.get(_titled(event), []))
     return matches
 
 
@@ -85,8 +102,9 @@ def reconcile(previous: Programme, fresh: Programme, stamp: datetime) -> tuple[P
     changes = Changes()
     events = [_continue(previous.events_by_id.get(e.id), previous, e, fresh, stamp, changes)
               for e in fresh.events]
+    continued = set(matches.values())
     for old in previous.events:
-        if old.id not in matches.values():
+        if old.id not in continued:
             if old.status == CONFIRMED:
                 changes.cancelled.append(old.id)
                 old = replace(old, status=CANCELLED, sequence=old.sequence + 1, last_modified=stamp)
@@ -128,7 +146,7 @@ def _regroup(previous: Programme, fresh: Programme, events: list[Event]) -> Prog
     """Events back into their sessions, by start; a session gone from the seeds stays, cancelled."""
     sessions: list[Session] = list(fresh.sessions)
     sessions += [s for s in previous.sessions if s.id not in fresh.sessions_by_id]
-    grouped = tuple(replace(s, events=tuple(sorted((e for e in events if e.session_id == s.id),
-                                                   key=lambda e: e.start)))
+    by_session = _index(events, lambda e: e.session_id)
+    grouped = tuple(replace(s, events=tuple(sorted(by_session.get(s.id, []), key=lambda e: e.start)))
                     for s in sessions)
     return replace(fresh, sessions=grouped)
