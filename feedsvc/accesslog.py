@@ -14,6 +14,8 @@ import sys
 import time
 from urllib.parse import quote
 
+from .wsgi import recording
+
 log = logging.getLogger("feedsvc.access")
 PATH_SAFE = "/:@!$&'()*+,;=~-._"  # what a request path keeps unquoted (werkzeug's choice)
 NO_BODY_STATUSES = ("204", "304")
@@ -78,14 +80,9 @@ class AccessLog:
 
     def __call__(self, environ: dict, start_response):
         sent = ["500 INTERNAL SERVER ERROR", []]
-
-        def keep_status(status, headers, exc_info=None):
-            sent[:] = status, headers
-            return start_response(status, headers, exc_info)
-
         body = []
         try:
-            body = self.app(environ, keep_status)
+            body = self.app(environ, recording(start_response, sent))
             return body
         finally:
             log.info(self.line(environ, *sent, body))

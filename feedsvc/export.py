@@ -44,10 +44,11 @@ def readable_feeds(catalog: Catalog, base_url: str) -> Iterator[tuple[str, Rende
 
 
 def write_feeds(catalog: Catalog, root: Path, base_url: str) -> int:
+    for folder, _ in (*ALIASES, ("events", "event")):
+        (root / folder).mkdir(exist_ok=True)
     count = 0
     for relative, feed in readable_feeds(catalog, base_url):
         path = root / relative
-        path.parent.mkdir(exist_ok=True)
         path.write_bytes(feed.body())
         stamp = feed.last_modified.timestamp()
         os.utime(path, (stamp, stamp))

@@ -20,7 +20,6 @@ from .model import Event, Programme
 from .query import FeedQuery, parse_feed_query
 from .store import load_programme
 
-FEED_CACHE_SIZE = 512  # distinct feeds' response headers kept (views.py)
 FEED_CACHE_BYTES = 32 * 2**20  # rendered feeds kept (heads, digests, references), per process
 QUERY_CACHE_SIZE = 1024  # distinct query strings kept, each with its parsed query
 BODY_CACHE_BYTES = 64 * 2**20  # assembled bodies kept, per process

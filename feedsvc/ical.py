@@ -256,16 +256,14 @@ class FeedRenderer:
 
     def render(self, meta: FeedMeta, positions: Sequence[int], alarm: int | None = None) -> RenderedFeed:
         """The feed of the events at `positions` (ascending) in `programme.events`."""
-        whole = positions == self._everything
-        if whole or not positions:  # an empty feed still carries the programme's zone and stamp
-            last, stamp = self._last_end, self._last_stamp
-        else:
-            last, stamp = max(map(self._ends.__getitem__, positions)), max(map(self._stamps.__getitem__, positions))
-        if whole:
+        last, stamp = self._last_end, self._last_stamp  # an empty feed still carries them
+        if positions == self._everything:
             pieces, digests = self._pieces, self._all_digests
         else:
             pieces = tuple(map(self._pieces.__getitem__, positions))
             digests = b"".join(map(self._digests.__getitem__, positions))
+            if positions:
+                last, stamp = max(map(self._ends.__getitem__, positions)), max(map(self._stamps.__getitem__, positions))
         first = self.programme.events[positions[0] if positions else 0].start  # events are in order of start
         properties = to_ical(build_properties(meta, self.programme)).removesuffix(END_CALENDAR)
         head = properties + timezone_bytes(*zone_span(self.programme, first, last))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from .feeds import Catalog
 from .ical import RenderedFeed
 from .live import LiveCatalog
+from .wsgi import recording
 
 CATALOG_KEY = "feedsvc.catalog"  # environ: the catalog this request is answered from
 FEED_KEY = "feedsvc.feed"  # environ: the feed a view answered with, which makes it replayable
@@ -79,12 +80,7 @@ class Replay:
 
     def _answer_and_keep(self, environ: dict, start_response, catalog: Catalog, key: tuple):
         sent = []
-
-        def keep_status_and_headers(status, headers, exc_info=None):
-            sent[:] = status, headers
-            return start_response(status, headers, exc_info)
-
-        body = self.app(environ, keep_status_and_headers)
+        body = self.app(environ, recording(start_response, sent))
         feed = environ.get(FEED_KEY)
         if feed is not None and sent and sent[0] in REPLAYED_STATUSES:
             with_body = sent[0] == REPLAYED_STATUSES[0] and environ["REQUEST_METHOD"] != "HEAD"

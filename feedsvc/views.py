@@ -9,12 +9,13 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, NotFound, RequestURITooLarge
 from werkzeug.http import dump_options_header, http_date, is_resource_modified
 
-from .feeds import FEED_CACHE_SIZE, Catalog
+from .feeds import Catalog
 from .ical import RenderedFeed
 from .query import (FEED_PARAMETERS, BadQuery, FeedQuery, UnknownName,
                     lookup_id, shown)
 from .replay import CATALOG_KEY, FEED_KEY
 
+FEED_HEADERS_KEPT = 512  # distinct feeds whose response headers are kept formatted
 CACHE_SECONDS = 300  # calendars revalidate cheaply with the ETag after this
 CACHE_CONTROL = f"public, max-age={CACHE_SECONDS}"
 ICS_TYPE = "text/calendar; charset=utf-8"
@@ -47,7 +48,7 @@ def feed_query(extra: list[tuple[str, str]] = (), allowed: tuple[str, ...] = FEE
     return catalog().query(args, allowed)
 
 
-@lru_cache(maxsize=FEED_CACHE_SIZE)
+@lru_cache(maxsize=FEED_HEADERS_KEPT)
 def feed_headers(etag: str, last_modified: datetime, download_name: str | None) -> tuple[tuple[str, str], ...]:
     """A feed's validators, type, caching and download headers, formatted once per feed."""
     download = () if download_name is None else (
