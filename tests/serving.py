@@ -4,13 +4,14 @@ Shared by the tests that need a running server (tests/test_server.py, tests/test
 """
 from __future__ import annotations
 
+import socket
 import tempfile
 from contextlib import contextmanager
 from typing import Iterator
 
 from bench.procfile import fetch, start_server, stop_server, wait_until_up
 
-__all__ = ["fetch", "running_server", "start_server", "stop_server", "wait_until_up"]
+__all__ = ["fetch", "raw_status", "running_server", "start_server", "stop_server", "wait_until_up"]
 
 
 @contextmanager
@@ -25,3 +26,12 @@ def running_server(extra_env: dict[str, str] | None = None) -> Iterator[str]:
             yield base
         finally:
             stop_server(process)
+
+
+def raw_status(base: str, request_line: bytes) -> int:
+    """Send bytes no HTTP library would, and read the status code back."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request_line + b"\r\nHost: " + host.encode() + b"\r\nConnection: close\r\n\r\n")
+        reply = b"".join(iter(lambda: connection.recv(65536), b""))
+    return int(reply.split(b" ", 2)[1])

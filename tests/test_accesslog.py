@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 import time
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from feedsvc import create_app
 from feedsvc.accesslog import escaped
 
-from .serving import fetch, start_server, stop_server, wait_until_up
+from .serving import fetch, raw_status, start_server, stop_server, wait_until_up
 
 # host ident user [time] "request" status size "referer" "user agent", as Apache and nginx write it
 COMBINED = re.compile(r'(?P<host>\S+) - - \[(?P<time>\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] '
@@ -99,10 +98,7 @@ def test_procfile_server_writes_the_combined_log_format(tmp_path):
         wait_until_up(f"{base}/healthz", process)
         status, _, body = fetch(f"{base}/types/oral.ics", headers={"User-Agent": "Calendar/1.0"})
         assert status == 200
-        host, port = base.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port)), timeout=10) as connection:
-            connection.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
-            assert b"".join(iter(lambda: connection.recv(65536), b"")).startswith(b"HTTP/1.")
+        assert raw_status(base, b"GET /healthz HTTP/1.0") == 200
         deadline = time.monotonic() + 10
         while "/healthz HTTP/1.0" not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.05)

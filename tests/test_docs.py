@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from bench.procfile import procfile_command
+
 from .conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -23,8 +25,7 @@ def test_readme_starts_with_run_and_test_commands():
 
 def test_readme_runs_the_procfile_server():
     run = commands()[0]
-    (web,) = [line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web: ")]
-    server = web.removeprefix("web: ").replace("$PORT", "8000")
+    server = procfile_command().replace("$PORT", "8000")
     assert run.endswith(" && .venv/bin/" + server)
 
 

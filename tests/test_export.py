@@ -6,14 +6,13 @@ from pathlib import Path
 import pytest
 
 from bench.synthetic import generate
-from feedsvc import create_app
+from feedsvc import SHIPPED_DATA, create_app
 from feedsvc.export import ExportError, export
 from feedsvc.feeds import Catalog
 from feedsvc.store import write_programme
 
-from .conftest import BASE_URL, ROOT
+from .conftest import BASE_URL
 
-SHIPPED = ROOT / "data" / "programme.json"
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +35,7 @@ def expected_paths(programme) -> set[str]:
 
 @pytest.mark.parametrize("data", ["shipped", "synthetic"])
 def test_every_file_is_what_the_service_sends(data, synthetic, tmp_path):
-    path = SHIPPED if data == "shipped" else synthetic
+    path = SHIPPED_DATA if data == "shipped" else synthetic
     catalog = Catalog.load(path)
     count = export(catalog, tmp_path / "site", BASE_URL)
     files = files_below(tmp_path / "site")
@@ -49,7 +48,7 @@ def test_every_file_is_what_the_service_sends(data, synthetic, tmp_path):
 
 
 def test_file_times_are_the_feeds_last_modified(tmp_path):
-    export(Catalog.load(SHIPPED), tmp_path / "site", BASE_URL)
+    export(Catalog.load(SHIPPED_DATA), tmp_path / "site", BASE_URL)
     client = create_app({"BASE_URL": BASE_URL}).test_client()
     for relative in ("calendar.ics", "types/oral.ics", "events/meshsdf.ics"):
         modified = client.get(f"/{relative}").last_modified
@@ -59,8 +58,8 @@ def test_file_times_are_the_feeds_last_modified(tmp_path):
 def test_reexport_replaces_the_earlier_export_whole(tmp_path, synthetic):
     site = tmp_path / "site"
     export(Catalog.load(synthetic), site, BASE_URL)
-    export(Catalog.load(SHIPPED), site, BASE_URL)
-    assert set(files_below(site)) == expected_paths(Catalog.load(SHIPPED).programme)
+    export(Catalog.load(SHIPPED_DATA), site, BASE_URL)
+    assert set(files_below(site)) == expected_paths(Catalog.load(SHIPPED_DATA).programme)
     assert [p.name for p in tmp_path.iterdir()] == ["site"]  # no staging or retired copies left
     assert (site.stat().st_mode & 0o777) == 0o755
 
@@ -68,7 +67,7 @@ def test_reexport_replaces_the_earlier_export_whole(tmp_path, synthetic):
 def test_refuses_to_replace_a_directory_that_is_not_an_export(tmp_path):
     (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
     with pytest.raises(ExportError, match="not an earlier export"):
-        export(Catalog.load(SHIPPED), tmp_path, BASE_URL)
+        export(Catalog.load(SHIPPED_DATA), tmp_path, BASE_URL)
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 

@@ -6,15 +6,16 @@ import tracemalloc
 
 import pytest
 
+from feedsvc import SHIPPED_DATA
 from feedsvc.feeds import BodyCache, Catalog
 from feedsvc.query import parse_feed_query
 
-from .conftest import BASE_URL, ROOT
+from .conftest import BASE_URL
 
 
 @pytest.fixture(scope="module")
 def feeds():
-    catalog = Catalog.load(ROOT / "data" / "programme.json")
+    catalog = Catalog.load(SHIPPED_DATA)
     return [catalog.feed(parse_feed_query(args, catalog.programme), BASE_URL)
             for args in ([], [("type", "oral")], [("type", "spotlight")])]
 
@@ -43,7 +44,7 @@ def test_cache_does_not_keep_a_body_larger_than_its_budget(feeds):
 
 
 def test_catalog_keeps_feeds_within_a_size_whatever_hosts_ask():
-    catalog = Catalog.load(ROOT / "data" / "programme.json")
+    catalog = Catalog.load(SHIPPED_DATA)
     query = parse_feed_query([("type", "spotlight")], catalog.programme)
     first = catalog.feed(query, BASE_URL)
     assert catalog.feed(query, BASE_URL) is first
@@ -58,7 +59,7 @@ def test_catalog_keeps_feeds_within_a_size_whatever_hosts_ask():
 @pytest.mark.parametrize("padding", [0, 8000])  # a request's Host can be long
 def test_kept_feeds_use_about_their_budget(padding):
     """Measured with tracemalloc: a feed's footprint is close to what keeping it costs."""
-    catalog = Catalog.load(ROOT / "data" / "programme.json")
+    catalog = Catalog.load(SHIPPED_DATA)
     catalog._feeds.budget = 2**20
     query = parse_feed_query([("type", "spotlight")], catalog.programme)
     gc.collect()

@@ -10,12 +10,12 @@ import pytest
 from icalendar.parser import Contentline
 
 from bench.synthetic import generate
-from feedsvc import create_app
+from feedsvc import SHIPPED_DATA, create_app
 from feedsvc.feeds import Catalog
 from feedsvc.ical import build_calendar, fold
 from feedsvc.query import parse_feed_query
 
-from .conftest import BASE_URL, ROOT, expected_times, parse_both
+from .conftest import BASE_URL, expected_times, parse_both
 
 FILTERS = [
     [],
@@ -29,7 +29,7 @@ FILTERS = [
 
 @pytest.fixture(scope="module")
 def catalog():
-    return Catalog.load(ROOT / "data" / "programme.json")
+    return Catalog.load(SHIPPED_DATA)
 
 
 @pytest.fixture(scope="module")

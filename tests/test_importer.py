@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from feedsvc import SHIPPED_DATA
 from feedsvc.importer import LinksError, SeedFormatError, import_programme
 from feedsvc.store import dumps
 
-from .conftest import EXPECTED_EVENTS, ROOT, SEED_PAGE, SEEDS, utc
+from .conftest import EXPECTED_EVENTS, SEED_PAGE, SEEDS, utc
 
 STAMP = datetime(2026, 11, 27, tzinfo=timezone.utc)
 SESSION_URL = "https://neurips.cc/virtual/2020/public/session_oral_21071.html"
@@ -121,7 +122,7 @@ def test_import_programme_ids_do_not_depend_on_position(tmp_path):
 
 def test_committed_data_is_the_importers_output():
     """The shipped data file is exactly what the importer makes of seeds/."""
-    committed = ROOT / "data" / "programme.json"
+    committed = SHIPPED_DATA
     stamp = datetime.fromisoformat(json.loads(committed.read_text())["sessions"][0]["events"][0]["created"])
     fresh = import_programme(SEEDS / "programme.json", stamp)
     assert dumps(fresh) == committed.read_text(encoding="utf-8")
@@ -130,12 +131,12 @@ def test_committed_data_is_the_importers_output():
 def test_cli_reimport_unchanged_changes_nothing(app, tmp_path):
     """Re-importing the same page over the data file keeps every byte."""
     output = tmp_path / "programme.json"
-    shutil.copy(ROOT / "data" / "programme.json", output)
+    shutil.copy(SHIPPED_DATA, output)
     result = app.test_cli_runner().invoke(args=["import-seed", str(SEEDS / "programme.json"), "-o", str(output),
                                                 "--stamp", "2030-01-01T00:00:00Z"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("added: none\nchanged: none\ncancelled: none\nrestored: none\nunchanged: 15\n")
-    assert output.read_bytes() == (ROOT / "data" / "programme.json").read_bytes()
+    assert output.read_bytes() == (SHIPPED_DATA).read_bytes()
 
 
 BROKEN_PAGES = [
@@ -182,7 +183,7 @@ def test_cli_import_seed_writes_data(app, tmp_path):
         "import-seed", str(SEEDS / "programme.json"), "--output", str(output), "--stamp", "2026-11-27T00:00:00Z"])
     assert result.exit_code == 0, result.output
     assert result.output == f"Wrote {output}: 1 session(s), 15 events, 41 authors.\n"
-    assert output.read_text(encoding="utf-8") == (ROOT / "data" / "programme.json").read_text(encoding="utf-8")
+    assert output.read_text(encoding="utf-8") == (SHIPPED_DATA).read_text(encoding="utf-8")
 
 
 def test_cli_import_seed_broken_page_writes_nothing(app, tmp_path):

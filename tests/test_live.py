@@ -8,13 +8,11 @@ from dataclasses import replace
 
 import pytest
 
-from feedsvc import create_app
+from feedsvc import SHIPPED_DATA, create_app
 from feedsvc.live import LiveCatalog
 from feedsvc.store import load_programme, write_programme
 
-from .conftest import ROOT
 
-SHIPPED = ROOT / "data" / "programme.json"
 INTERVAL = 0.05
 
 
@@ -29,7 +27,7 @@ def retitled(path, event_id: str, title: str) -> None:
 @pytest.fixture
 def data_file(tmp_path):
     path = tmp_path / "programme.json"
-    shutil.copy(SHIPPED, path)
+    shutil.copy(SHIPPED_DATA, path)
     return path
 
 
@@ -49,12 +47,12 @@ def test_live_catalog_reloads_changed_file(data_file):
 def test_live_catalog_keeps_last_good_data_on_bad_file(data_file, caplog):
     live = LiveCatalog(data_file, INTERVAL)
     good = live.current()
-    data_file.write_text(SHIPPED.read_text(encoding="utf-8")[:3000], encoding="utf-8")
+    data_file.write_text(SHIPPED_DATA.read_text(encoding="utf-8")[:3000], encoding="utf-8")
     after_interval()
     with caplog.at_level(logging.ERROR, logger="feedsvc"):
         assert live.current() is good
     assert f"still serving the last good data: {data_file}: not valid JSON (truncated?)" in caplog.text
-    retitled_source = SHIPPED.read_text(encoding="utf-8").replace('"title": "Break"', '"title": "Coffee"', 1)
+    retitled_source = SHIPPED_DATA.read_text(encoding="utf-8").replace('"title": "Break"', '"title": "Coffee"', 1)
     data_file.write_text(retitled_source, encoding="utf-8")
     after_interval()
     assert live.current().programme.events_by_id["break-20201208-0645"].title == "Coffee"

@@ -8,12 +8,12 @@ import tracemalloc
 import pytest
 from werkzeug.test import EnvironBuilder
 
-from feedsvc import create_app
+from feedsvc import SHIPPED_DATA, create_app
 from feedsvc.feeds import Bounded
 from feedsvc.replay import CATALOG_KEY, KEY_VARIABLES, Replay, footprint, request_key
 
 from .conftest import parse_both
-from .test_live import INTERVAL, SHIPPED, after_interval, retitled
+from .test_live import INTERVAL, after_interval, retitled
 
 
 class CountingApp:
@@ -162,7 +162,7 @@ def test_errors_pages_and_the_api_always_go_to_flask(counted, url, status):
 
 def test_new_data_is_answered_afresh(tmp_path):
     data = tmp_path / "programme.json"
-    shutil.copy(SHIPPED, data)
+    shutil.copy(SHIPPED_DATA, data)
     client = create_app({"TESTING": True, "DATA": str(data), "RELOAD_SECONDS": INTERVAL}).test_client()
     before = client.get("/events/h-mem.ics").get_data()
     assert client.get("/events/h-mem.ics").get_data() == before

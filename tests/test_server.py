@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,10 +10,10 @@ from pathlib import Path
 import click
 import pytest
 
-from feedsvc import create_app
+from feedsvc import SHIPPED_DATA, create_app
 
 from .conftest import expected_times, parse_both
-from .serving import fetch, start_server, stop_server, wait_until_up
+from .serving import fetch, raw_status, start_server, stop_server, wait_until_up
 
 
 def test_procfile_server_serves_orals(server):
@@ -81,9 +80,9 @@ def until_every_worker_logs(base: str, path: str, log: Path, event: str, workers
 
 def test_procfile_server_reloads_in_every_worker_without_outage(tmp_path):
     """Both workers pick up a new file; a broken file written while running changes nothing."""
-    from .test_live import SHIPPED, retitled
+    from .test_live import retitled
     data, log = tmp_path / "programme.json", tmp_path / "server.log"
-    data.write_bytes(SHIPPED.read_bytes())
+    data.write_bytes(SHIPPED_DATA.read_bytes())
     with log.open("w") as output:
         process, base = start_server({"FEEDSVC_DATA": str(data), "FEEDSVC_RELOAD_SECONDS": "0.1"}, stdout=output)
     try:
@@ -93,21 +92,12 @@ def test_procfile_server_reloads_in_every_worker_without_outage(tmp_path):
         time.sleep(0.3)
         new = until_every_worker_logs(base, "/events/h-mem.ics", log, "reloaded")
         assert len(new) == 1 and b"SUMMARY:H-Mem\\, corrected\r\n" in next(iter(new))
-        data.write_text(SHIPPED.read_text(encoding="utf-8")[:4000], encoding="utf-8")
+        data.write_text(SHIPPED_DATA.read_text(encoding="utf-8")[:4000], encoding="utf-8")
         time.sleep(0.3)
         assert until_every_worker_logs(base, "/events/h-mem.ics", log, "data file changed but cannot") == new
     finally:
         stop_server(process)
     assert f"still serving the last good data: {data}: not valid JSON (truncated?)" in log.read_text()
-
-
-def raw_status(base: str, request_line: bytes) -> int:
-    """Send bytes no HTTP library would, and read the status code back."""
-    host, port = base.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as connection:
-        connection.sendall(request_line + b"\r\nHost: " + host.encode() + b"\r\nConnection: close\r\n\r\n")
-        reply = b"".join(iter(lambda: connection.recv(65536), b""))
-    return int(reply.split(b" ", 2)[1])
 
 
 @pytest.mark.parametrize("request_line, status", [

@@ -6,15 +6,14 @@ from dataclasses import replace
 
 import pytest
 
+from feedsvc import SHIPPED_DATA
 from feedsvc.store import DataFileError, load_programme, write_programme
 
-from .conftest import ROOT
 
-SHIPPED = ROOT / "data" / "programme.json"
 
 
 def broken_copy(tmp_path, edit):
-    raw = json.loads(SHIPPED.read_text(encoding="utf-8"))
+    raw = json.loads(SHIPPED_DATA.read_text(encoding="utf-8"))
     edit(raw)
     path = tmp_path / "programme.json"
     path.write_text(json.dumps(raw), encoding="utf-8")
@@ -28,7 +27,7 @@ def first_event(raw):
 @pytest.mark.parametrize("content, reason", [
     ("", "it is empty"),
     ("  \n", "it is empty"),
-    (SHIPPED.read_text(encoding="utf-8")[:5000], "not valid JSON (truncated?)"),
+    (SHIPPED_DATA.read_text(encoding="utf-8")[:5000], "not valid JSON (truncated?)"),
     ("[]", "not a valid programme"),
     (b"\xff\xfe".decode("latin-1"), "not UTF-8 text"),
 ])
@@ -67,15 +66,15 @@ def test_load_programme_refuses_invalid_programme(tmp_path, edit, reason):
 
 
 def test_write_programme_round_trips(tmp_path):
-    programme = load_programme(SHIPPED)
+    programme = load_programme(SHIPPED_DATA)
     write_programme(programme, tmp_path / "copy.json")
-    assert (tmp_path / "copy.json").read_bytes() == SHIPPED.read_bytes()
+    assert (tmp_path / "copy.json").read_bytes() == SHIPPED_DATA.read_bytes()
 
 
 def test_write_programme_failure_leaves_old_file_and_no_temporary(tmp_path):
     target = tmp_path / "programme.json"
     target.write_text("the old, good file", encoding="utf-8")
-    unserialisable = replace(load_programme(SHIPPED), conference=object())
+    unserialisable = replace(load_programme(SHIPPED_DATA), conference=object())
     with pytest.raises(TypeError):
         write_programme(unserialisable, target)
     assert target.read_text(encoding="utf-8") == "the old, good file"
