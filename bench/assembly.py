@@ -7,13 +7,12 @@ Run by `bench.run` once per size, so that each peak RSS is that size's alone:
 from __future__ import annotations
 
 import json
-import re
 import statistics
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
+from bench.procfile import status_kb
 from feedsvc.feeds import Catalog
 from feedsvc.model import Programme
 from feedsvc.query import parse_feed_query
@@ -58,8 +57,7 @@ def cold_feed(catalog: Catalog, args: list[tuple[str, str]]):
 def peak_rss_mb() -> float:
     """This process's peak resident memory. Not getrusage's ru_maxrss: Linux carries that
     over from the parent at fork, and the benchmark's own process is large."""
-    status = Path("/proc/self/status").read_text()
-    return int(re.search(r"^VmHWM:\s+(\d+) kB$", status, re.M).group(1)) / 1024
+    return status_kb("self", "VmHWM") / 1024
 
 
 def measure(path: str) -> dict:

@@ -15,18 +15,18 @@ import os
 from pathlib import Path
 
 from flask import Flask, Response, request
-from werkzeug.http import http_date
+from werkzeug.http import dump_options_header, http_date
 
-ICS_TYPE = "text/calendar; charset=utf-8"
+from feedsvc.views import CACHE_CONTROL, ICS_TYPE
 
 
 def promised_headers(name: str, path: Path, body: bytes) -> list[tuple[str, str]]:
     """The app's headers for this file: validators, caching, CORS, and a download for an event."""
     headers = [("ETag", f'"{hashlib.sha256(body).hexdigest()[:32]}"'),
-               ("Last-Modified", http_date(path.stat().st_mtime)), ("Cache-Control", "public, max-age=300"),
+               ("Last-Modified", http_date(path.stat().st_mtime)), ("Cache-Control", CACHE_CONTROL),
                ("Access-Control-Allow-Origin", "*"), ("X-Content-Type-Options", "nosniff")]
     if name.startswith("events/"):
-        headers.append(("Content-Disposition", f"attachment; filename={Path(name).name}"))
+        headers.append(("Content-Disposition", dump_options_header("attachment", {"filename": Path(name).name})))
     return headers
 
 

@@ -6,6 +6,7 @@ what is measured and tested is exactly what production runs.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -30,6 +31,11 @@ def procfile_command() -> str:
     return line.removeprefix("web:").strip()
 
 
+def loopback_argv(command: str, port: int) -> list[str]:
+    """A Procfile-style command run by a shell, as a platform does, on a loopback `port`."""
+    return ["sh", "-c", "exec " + command.replace("$PORT", str(port)).replace("0.0.0.0", "127.0.0.1")]
+
+
 def start_server(extra_env: dict[str, str] | None = None, **popen) -> tuple[subprocess.Popen, str]:
     """The Procfile's server on a free loopback port; returns the process and its base URL.
     Output (an access log line per request) is thrown away unless `popen` says where
@@ -38,9 +44,8 @@ def start_server(extra_env: dict[str, str] | None = None, **popen) -> tuple[subp
     port = free_port()
     env = dict(os.environ, PORT=str(port),
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(extra_env or {}))
-    command = procfile_command().replace("0.0.0.0", "127.0.0.1")
     options = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT, "start_new_session": True, **popen}
-    process = subprocess.Popen(["sh", "-c", f"exec {command}"], cwd=ROOT, env=env, text=True, **options)
+    process = subprocess.Popen(loopback_argv(procfile_command(), port), cwd=ROOT, env=env, text=True, **options)
     return process, f"http://127.0.0.1:{port}"
 
 
@@ -86,16 +91,37 @@ def fetch(url: str, headers: dict[str, str] | None = None, method: str = "GET") 
         return error.code, error.headers, error.read()
 
 
+def process_stats() -> dict[int, tuple[int, int]]:
+    """Every process's (parent, CPU ticks), from /proc."""
+    stats = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # ended meanwhile
+        stats[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return stats
+
+
+def family(pid: int, stats: dict[int, tuple[int, int]] | None = None) -> set[int]:
+    """`pid` and all its descendants."""
+    stats = process_stats() if stats is None else stats
+    found = {pid}
+    while grown := {p for p, (parent, _) in stats.items() if parent in found} - found:
+        found |= grown
+    return found
+
+
+def status_kb(pid: int | str, field: str) -> int:
+    """A memory figure of /proc/<pid>/status (VmRSS, VmHWM) in kB; 0 once the process has ended."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    found = re.search(rf"^{field}:\s+(\d+) kB$", status, re.M)
+    return int(found.group(1)) if found else 0
+
+
 def process_tree_rss(pid: int) -> int:
     """Resident memory, in bytes, of a process and all its descendants (Linux /proc)."""
-    total, pending = 0, [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        total += int(next(l.split()[1] for l in status.splitlines() if l.startswith("VmRSS:"))) * 1024
-        pending += [int(child) for child in children]
-    return total
+    return sum(status_kb(member, "VmRSS") for member in family(pid)) * 1024

@@ -23,23 +23,21 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from feedsvc import SHIPPED_DATA
 from feedsvc.export import export
 from feedsvc.feeds import Catalog
 from feedsvc.store import write_programme
 
-from .procfile import fetch, free_port, procfile_command, stop_server
+from .procfile import (family, fetch, free_port, loopback_argv, process_stats, procfile_command, status_kb,
+                       stop_server, wait_until_up)
 from .synthetic import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-SHIPPED = ROOT / "data" / "programme.json"
 BASE_URL = "https://feeds.example.org"
 APP_TARGET = "feedsvc:create_app"
 FLOOR_TARGET = "bench.floor:create_app"
@@ -73,20 +71,10 @@ def running(name: str, argv: list[str], ready_url: str, env: dict[str, str] | No
         process = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **(env or {})},
                                    stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise BenchError(f"{name} exited with {process.returncode}; see {log}:\n"
-                                 + log.read_text(errors="replace")[-2000:])
-            try:
-                urllib.request.urlopen(ready_url, timeout=1).close()
-                break
-            except urllib.error.HTTPError as error:
-                raise BenchError(f"{name} answered {ready_url} with {error.code}; see {log}") from error
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise BenchError(f"{name} did not answer {ready_url} within 120 s; see {log}")
-                time.sleep(0.1)
+        try:
+            wait_until_up(ready_url, process, seconds=120)
+        except RuntimeError as error:
+            raise BenchError(f"{name}: {error}; see {log}:\n" + log.read_text(errors="replace")[-2000:]) from error
         yield process
     finally:
         stop_server(process)
@@ -96,8 +84,7 @@ def server_argv(command: str, port: int, target: str) -> list[str]:
     """A Procfile-style command on a loopback port, serving `target` instead of the app."""
     if APP_TARGET not in command:
         raise BenchError(f"the server command does not name {APP_TARGET}: {command}")
-    command = command.replace("$PORT", str(port)).replace("0.0.0.0", "127.0.0.1")
-    return ["sh", "-c", "exec " + command.replace(APP_TARGET, target)]
+    return loopback_argv(command.replace(APP_TARGET, target), port)
 
 
 # ---- wrk ------------------------------------------------------------------------------------
@@ -110,26 +97,6 @@ class Load:
     cpu_us: float  # the server's CPU time per request, all its processes and threads
 
 
-def process_stats() -> dict[int, tuple[int, int]]:
-    """Every process's (parent, CPU ticks), from /proc."""
-    stats = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue  # ended meanwhile
-        stats[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-    return stats
-
-
-def family(pid: int, stats: dict[int, tuple[int, int]]) -> set[int]:
-    """`pid` and all its descendants."""
-    found = {pid}
-    while grown := {p for p, (parent, _) in stats.items() if parent in found} - found:
-        found |= grown
-    return found
-
-
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time of `pid` and of all its descendants, threads included."""
     stats = process_stats()
@@ -138,14 +105,7 @@ def cpu_seconds(pid: int) -> float:
 
 def peak_rss_mb(pid: int) -> float:
     """The largest peak resident memory (VmHWM) among `pid` and its descendants: a worker's."""
-    peaks = []
-    for process in family(pid, process_stats()):
-        try:
-            status = Path(f"/proc/{process}/status").read_text()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        peaks += [int(kb) / 1024 for kb in re.findall(r"^VmHWM:\s+(\d+) kB$", status, re.M)]
-    return max(peaks, default=0.0)
+    return max((status_kb(member, "VmHWM") for member in family(pid)), default=0) / 1024
 
 
 def to_ms(text: str) -> float:
@@ -339,7 +299,7 @@ def best(loads: list[Load]) -> Load:
 def data_file(events: int) -> Path:
     """The shipped session for 15 events, else a synthetic programme written to bench/out."""
     if events == 15:
-        return SHIPPED
+        return SHIPPED_DATA
     path = OUT / f"programme-{events}.json"
     write_programme(generate(events), path)
     return path
