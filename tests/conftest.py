@@ -10,6 +10,8 @@ from ical.calendar_stream import IcsCalendarStream
 
 from feedsvc import create_app
 
+from .serving import running_server
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SEED_PAGE = SEEDS / "000_30b886381e6fd9f0.txt"
@@ -97,6 +99,5 @@ def client(app):
 @pytest.fixture(scope="session")
 def server():
     """The Procfile's server, running for the whole test session: its base URL."""
-    from .serving import running_server  # here, not on top: serving imports this module
     with running_server({"FEEDSVC_BASE_URL": BASE_URL}) as base:
         yield base
