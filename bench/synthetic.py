@@ -10,21 +10,25 @@ parallel tracks (at least four), five slots a day over a six-day week. The same 
 `seed` always give the same programme, byte for byte.
 
     python -m bench.synthetic 1500 --output bench/out/programme-1500.json
+    python -m bench.synthetic 1500 --frab --output bench/out/schedule-1500.xml
 """
 from __future__ import annotations
 
 import argparse
 import random
+import uuid
+import zlib
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from math import ceil
 from pathlib import Path
 
 import pytz
+from lxml import etree
 
-from feedsvc.importer import Block, covered_talks, event_id
-from feedsvc.model import (CANCELLED, CONFIRMED, Author, Conference, Event, Links,
+from feedsvc.model import (CANCELLED, CONFIRMED, Author, Conference, Event, Link,
                            Programme, Session, slugify, type_id)
+from feedsvc.sources.seedpage import Block, covered_talks, event_id
 from feedsvc.store import write_programme
 
 CONFERENCE = Conference("NeurIPS 2020", "NeurIPS 2020 (virtual)", "America/Los_Angeles")
@@ -117,13 +121,15 @@ def author_pool(rng: random.Random, size: int) -> list[Author]:
     return list(pool.values())
 
 
-def make_links(rng: random.Random) -> Links:
+def make_links(rng: random.Random) -> tuple[Link, ...]:
+    """The seed's labelled links: the talk's page first."""
     key = f"{rng.getrandbits(128):032x}"
     preprint = f"https://arxiv.org/abs/20{rng.randint(1, 12):02d}.{rng.randint(0, 99999):05d}"
     code = f"https://github.com/{rng.choice(SURNAMES).lower().replace(' ', '')}/{key[:8]}"
-    return Links(f"https://neurips.cc/virtual/2020/public/poster_{key}.html",
-                 f"https://proceedings.neurips.cc/paper/2020/hash/{key}-Abstract.html",
-                 preprint if rng.random() < 0.85 else "", code if rng.random() < 0.7 else "")
+    return tuple(Link(label, url) for label, url in (
+        ("Talk", f"https://neurips.cc/virtual/2020/public/poster_{key}.html"),
+        ("Paper", f"https://proceedings.neurips.cc/paper/2020/hash/{key}-Abstract.html"),
+        ("Preprint", preprint if rng.random() < 0.85 else ""), ("Code", code if rng.random() < 0.7 else "")) if url)
 
 
 def unique_id(ident: str, taken: set[str]) -> str:
@@ -143,7 +149,7 @@ def session_start(index: int, tracks: int, zone) -> datetime:
     return zone.localize(naive)
 
 
-def make_event(rng: random.Random, slot: tuple[str, int], start: datetime, session: Session,
+def make_event(rng: random.Random, slot: tuple[str, int], start: datetime, session: Session, room: str,
                pool: list[Author], earlier: list[Event], taken: set[str]) -> Event:
     """One slot of a session; talks draw authors from the head of the pool more often."""
     label, minutes = slot
@@ -154,18 +160,20 @@ def make_event(rng: random.Random, slot: tuple[str, int], start: datetime, sessi
     title = make_title(rng) if is_talk else (QA_TITLE if label == "Q&A" else "Break")
     block = Block(0, start, end, label, title, tuple(a.name for a in authors), "")
     changed = rng.random() < 0.1
+    links = make_links(rng) if is_talk else (Link("Session", session.url),)
     return Event(
         id=unique_id(event_id(block), taken), session_id=session.id, type=type_id(label),
         type_label=label, title=title, authors=authors,
-        abstract=make_abstract(rng) if is_talk else "", start=start, end=end,
-        links=make_links(rng) if is_talk else Links(session.url),
+        abstract=make_abstract(rng) if is_talk else "", start=start, end=end, day=start.date(),
+        url=links[0].url, links=links, track=session.area, room=room,
+        language="en" if rng.random() < 0.9 else "de",
         covers=covered_talks(earlier, title) if label == "Q&A" else (),
         status=CANCELLED if is_talk and rng.random() < 0.01 else CONFIRMED,
         sequence=int(changed), created=STAMP,
         last_modified=STAMP + timedelta(days=rng.randint(1, 9)) if changed else STAMP)
 
 
-def make_session(rng: random.Random, index: int, slots: int, start: datetime,
+def make_session(rng: random.Random, index: int, slots: int, start: datetime, room: str,
                  pool: list[Author], taken: set[str]) -> Session:
     area = rng.choice(AREAS)
     title = f"Orals & Spotlights Track {index + 1:02d}: {area}"
@@ -174,7 +182,7 @@ def make_session(rng: random.Random, index: int, slots: int, start: datetime,
                       f"https://neurips.cc/virtual/2020/public/session_oral_{21000 + index}.html", ())
     events: list[Event] = []
     for slot in TIMETABLE[:slots]:
-        events.append(make_event(rng, slot, start, session, pool, events, taken))
+        events.append(make_event(rng, slot, start, session, room, pool, events, taken))
         start = events[-1].end
     return replace(session, events=tuple(events))
 
@@ -191,9 +199,47 @@ def generate(events: int, seed: int = 2020) -> Programme:
     taken: set[str] = set()
     sessions = tuple(
         make_session(rng, index, min(len(TIMETABLE), events - index * len(TIMETABLE)),
-                     session_start(index, tracks, zone), pool, taken)
+                     session_start(index, tracks, zone), f"Hall {index % tracks + 1}", pool, taken)
         for index in range(count))
     return Programme(CONFERENCE, sessions)
+
+
+def frab_xml(programme: Programme, acronym: str = "neurips2020") -> bytes:
+    """`programme` as a frab `schedule.xml`, for the import pipeline at conference size:
+    days, then rooms, then events, each with a guid, persons with ids and labelled links."""
+    root = etree.Element("schedule")
+    etree.SubElement(root, "version").text = "synthetic"
+    conference = etree.SubElement(root, "conference")
+    for name, text in (("acronym", acronym), ("title", programme.conference.name),
+                       ("time_zone_name", programme.conference.timezone)):
+        etree.SubElement(conference, name).text = text
+    people = {a.id: str(number) for number, a in enumerate(programme.authors, 1)}
+    days = sorted({e.day for e in programme.events})
+    for index, day in enumerate(days, 1):
+        day_element = etree.SubElement(root, "day", index=str(index), date=day.isoformat())
+        on_day = [e for e in programme.events if e.day == day]
+        for room in dict.fromkeys(e.room for e in on_day):
+            room_element = etree.SubElement(day_element, "room", name=room)
+            for event in (e for e in on_day if e.room == room):
+                add_frab_event(room_element, event, people)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+
+def add_frab_event(room: etree._Element, event: Event, people: dict[str, str]) -> None:
+    minutes = int((event.end - event.start).total_seconds() // 60)
+    element = etree.SubElement(room, "event", guid=str(uuid.uuid5(uuid.NAMESPACE_URL, event.id)),
+                               id=str(zlib.crc32(event.id.encode())))
+    for name, text in (("date", event.start.isoformat()), ("start", f"{event.start:%H:%M}"),
+                       ("duration", f"{minutes // 60:02d}:{minutes % 60:02d}"), ("room", event.room),
+                       ("title", event.title), ("type", event.type_label), ("track", event.track),
+                       ("language", event.language), ("abstract", event.abstract), ("url", event.url)):
+        etree.SubElement(element, name).text = text
+    persons = etree.SubElement(element, "persons")
+    for author in event.authors:
+        etree.SubElement(persons, "person", id=people[author.id]).text = author.name
+    links = etree.SubElement(element, "links")
+    for link in event.links[1:]:
+        etree.SubElement(links, "link", href=link.url).text = link.label
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -201,9 +247,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("events", type=int, help="how many events")
     parser.add_argument("--output", "-o", type=Path, required=True, help="the data file to write")
     parser.add_argument("--seed", type=int, default=2020, help="another seed, another programme")
+    parser.add_argument("--frab", action="store_true", help="write a frab schedule.xml, not a data file")
     options = parser.parse_args(argv)
     programme = generate(options.events, options.seed)
-    write_programme(programme, options.output)
+    if options.frab:
+        options.output.write_bytes(frab_xml(programme))
+    else:
+        write_programme(programme, options.output)
     print(f"Wrote {options.output}: {len(programme.sessions)} sessions, "
           f"{len(programme.events)} events, {len(programme.authors)} authors.")
 

@@ -5,12 +5,14 @@ Errors are JSON too (see `views.error_response`): `{"error": {"status": 400, "me
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import partial
 
 from flask import Blueprint
 
 from .feeds import Catalog
 from .links import feed_links
 from .model import Event
+from .filters import ALIASED, FILTERS, Labelled
 from .query import EventFilter, FeedQuery
 from .store import event_to_json, utc_text
 from .views import base_url, catalog, feed_query
@@ -24,8 +26,8 @@ def event_json(event: Event, ics_url: str) -> dict:
             "ics_url": ics_url}
 
 
-def filtered_feed_url(current: Catalog, base: str, **chosen: frozenset[str]) -> str:
-    return current.feed_url(FeedQuery(EventFilter(**chosen)), base)
+def filtered_feed_url(current: Catalog, base: str, **chosen: set[str]) -> str:
+    return current.feed_url(FeedQuery(EventFilter.of(**chosen)), base)
 
 
 @bp.get("/events")
@@ -46,21 +48,26 @@ def catalog_for_listing() -> Catalog:
 @bp.get("/authors")
 def authors():
     current, base = catalog_for_listing(), base_url()
-    events, positions = current.programme.events, current.programme.positions["author"]
+    events, index = current.programme.events, FILTERS["author"].index(current.programme)
     return {"authors": [
-        {"id": a.id, "name": a.name, "events": [events[i].id for i in positions[a.id]],
-         "feed_url": filtered_feed_url(current, base, authors=frozenset({a.id}))}
+        {"id": a.id, "name": a.name, "events": [events[i].id for i in index[a.id]],
+         "feed_url": filtered_feed_url(current, base, author={a.id})}
         for a in current.programme.authors]}
 
 
-@bp.get("/types")
-def types():
-    current, base = catalog_for_listing(), base_url()
-    positions = current.programme.positions["type"]
-    return {"types": [
-        {"id": ident, "label": label, "count": len(positions[ident]),
-         "feed_url": filtered_feed_url(current, base, types=frozenset({ident}))}
-        for ident, label in current.programme.types.items()]}
+def listing(name: str) -> dict:
+    """A filter's values with their names, how many events each has, and their feeds."""
+    current, base, chosen = catalog_for_listing(), base_url(), FILTERS[name]
+    index = chosen.index(current.programme)
+    return {chosen.folder: [
+        {"id": ident, "label": label, "count": len(index[ident]),
+         "feed_url": filtered_feed_url(current, base, **{name: {ident}})}
+        for ident, label in chosen.labels(current.programme).items()]}
+
+
+for _filter in ALIASED:
+    if isinstance(_filter, Labelled):
+        bp.add_url_rule(f"/{_filter.folder}", f"list_{_filter.folder}", partial(listing, _filter.name))
 
 
 @bp.get("/feed")

@@ -7,27 +7,36 @@ cancelled; one that comes back is restored. Unchanged events keep their data
 exactly, so their bytes, and the ETag of a feed of only them, stay the same.
 
 How a fresh event finds the event it continues (the first rule that applies):
-1. the same id: a talk with the same title, or a Q&A or break of the same type
-   at the same start;
+1. the same identity: the source's guid (or its id with the conference
+   acronym) for schedule exports; for seed pages, which have neither, the same
+   id: a talk with the same title, or a Q&A or break of the same type at the same start;
 2. a renamed event: the same type, start, end and authors;
 3. a moved Q&A or break: the same type and title, the nearest start.
-A talk both renamed and moved matches nothing: it is cancelled and added anew.
+A seed talk both renamed and moved matches nothing: it is cancelled and added anew.
+A matched event keeps its readable id; a new one whose id is taken gets a suffix.
+Every rule looks its candidates up in an index, so reconciling stays linear
+(plus a sort) in the number of events.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from .model import CANCELLED, CONFIRMED, Event, Programme, Session
 
+SUMMARY_IDS = 20  # ids listed per kind of change; the rest are counted
+
 # What an event's calendar entry is made of, by the name a change summary uses.
 FIELDS = {
     "time": lambda e, p: (e.start, e.end),
-    "title": lambda e, p: e.title,
+    "day": lambda e, p: e.day,
+    "title": lambda e, p: (e.title, e.subtitle),
     "type": lambda e, p: (e.type, e.type_label),
     "authors": lambda e, p: e.authors,
-    "abstract": lambda e, p: e.abstract,
-    "links": lambda e, p: e.links,
+    "abstract": lambda e, p: (e.abstract, e.description),
+    "place": lambda e, p: (e.track, e.room, e.language),
+    "links": lambda e, p: (e.url, e.links),
     "covers": lambda e, p: tuple((i, p.events_by_id[i].title, p.events_by_id[i].authors) for i in e.covers),
     "session": lambda e, p: (_about(p.sessions_by_id[e.session_id]), p.conference),
 }
@@ -46,10 +55,16 @@ class Changes:
     restored: list[str] = field(default_factory=list)
     unchanged: int = 0
 
+    @property
+    def any(self) -> bool:
+        return bool(self.added or self.changed or self.cancelled or self.restored)
+
     def summary(self) -> str:
+        """One line per kind of change; a conference's first import does not list 15,000 ids."""
         def listed(ids: list[str]) -> str:
-            return ", ".join(ids) if ids else "none"
-        changed = ", ".join(f"{i} ({', '.join(f)})" for i, f in self.changed) or "none"
+            more = f", and {len(ids) - SUMMARY_IDS} more" if len(ids) > SUMMARY_IDS else ""
+            return ", ".join(ids[:SUMMARY_IDS]) + more if ids else "none"
+        changed = listed([f"{i} ({', '.join(f)})" for i, f in self.changed])
         return (f"added: {listed(self.added)}\nchanged: {changed}\ncancelled: {listed(self.cancelled)}\n"
                 f"restored: {listed(self.restored)}\nunchanged: {self.unchanged}")
 
@@ -76,29 +91,59 @@ def _titled(event: Event) -> tuple:
 
 def match_events(previous: Programme, fresh: Programme) -> dict[str, str]:
     """Fresh event id to the previous event id it continues, by the module's rules."""
-    matches = {e.id: e.id for e in fresh.events if e.id in previous.events_by_id}
+    by_identity = {e.identity: e.id for e in previous.events}
+    matches = {e.id: by_identity[e.identity] for e in fresh.events if e.identity in by_identity}
     taken = set(matches.values())
-    by_slot = _index(previous.events, _slot)
-    by_title = _index([o for o in previous.events if not o.authors], _titled)
-
-    def claim(event: Event, candidates: list[Event]) -> None:
-        free = [c for c in candidates if c.id not in taken]
-        if free:
-            best = min(free, key=lambda c: abs((c.start - event.start).total_seconds()))
-            matches[event.id] = best.id
-            taken.add(best.id)
-
+    unmatched = [o for o in previous.events if o.id not in taken]
+    by_slot = _index(unmatched, _slot)
     for event in [e for e in fresh.events if e.id not in matches]:
-        claim(event, by_slot.get(_slot(event), []))
-    for event in [e for e in fresh.events if e.id not in matches and not e.authors]:
-        claim(event, by_title.get(_titled(event), []))
+        found = next((c for c in by_slot.get(_slot(event), ()) if c.id not in taken), None)
+        if found:
+            matches[event.id] = found.id
+            taken.add(found.id)
+    untitled = _index([e for e in fresh.events if e.id not in matches and not e.authors], _titled)
+    candidates = _index([o for o in unmatched if o.id not in taken and not o.authors], _titled)
+    for key, events in untitled.items():
+        matches.update(_nearest(events, candidates.get(key, [])))
     return matches
+
+
+def _nearest(events: list[Event], candidates: list[Event]) -> dict[str, str]:
+    """Each event to the free candidate nearest in start, in order of start.
+
+    Both lists are in order of start, so the nearest free candidate is found by
+    bisection: no event compares itself with every candidate.
+    """
+    found, free = {}, list(candidates)
+    for event in events:
+        if not free:
+            break
+        place = bisect_left(free, event.start, key=lambda c: c.start)
+        around = [i for i in (place - 1, place) if 0 <= i < len(free)]
+        best = min(around, key=lambda i: abs((free[i].start - event.start).total_seconds()))
+        found[event.id] = free.pop(best).id
+    return found
+
+
+def unique_ids(fresh: Programme, previous: Programme, matches: dict[str, str]) -> dict[str, str]:
+    """The ids fresh events take: a matched event its previous id; a new one its own,
+    with a suffix if a previous event (kept, even when cancelled) already has it."""
+    renames = {new: old for new, old in matches.items() if new != old}
+    used = set(previous.events_by_id) | {e.id for e in fresh.events if e.id not in matches}
+    for event in fresh.events:
+        if event.id not in matches and event.id in previous.events_by_id:
+            suffix = 2
+            while f"{event.id}-{suffix}" in used:
+                suffix += 1
+            renames[event.id] = f"{event.id}-{suffix}"
+            used.add(renames[event.id])
+    return renames
 
 
 def reconcile(previous: Programme, fresh: Programme, stamp: datetime) -> tuple[Programme, Changes]:
     """The programme to publish after importing `fresh` over `previous`, and what changed."""
     matches = match_events(previous, fresh)
-    fresh = _with_ids(fresh, {new: old for new, old in matches.items() if new != old})
+    fresh = fresh.with_ids(unique_ids(fresh, previous, matches))
     changes = Changes()
     events = [_continue(previous.events_by_id.get(e.id), previous, e, fresh, stamp, changes)
               for e in fresh.events]
@@ -128,18 +173,6 @@ def _continue(old: Event | None, previous: Programme, new: Event, fresh: Program
         changes.unchanged += 1
         return old
     return replace(new, status=CONFIRMED, sequence=old.sequence + 1, created=old.created, last_modified=stamp)
-
-
-def _with_ids(fresh: Programme, renamed: dict[str, str]) -> Programme:
-    """`fresh` with matched events, and the Q&As' references to them, under their previous ids."""
-    if not renamed:
-        return fresh
-
-    def renaming(event: Event) -> Event:
-        return replace(event, id=renamed.get(event.id, event.id),
-                       covers=tuple(renamed.get(c, c) for c in event.covers))
-    return replace(fresh, sessions=tuple(replace(s, events=tuple(map(renaming, s.events)))
-                                         for s in fresh.sessions))
 
 
 def _regroup(previous: Programme, fresh: Programme, events: list[Event]) -> Programme:

@@ -18,10 +18,9 @@ from typing import Iterator
 
 from .feeds import Catalog
 from .ical import RenderedFeed
-from .query import FeedQuery, parse_feed_query
+from .filters import ALIASED
+from .query import EventFilter, FeedQuery
 
-# URL folder of each alias route, and the filter it stands for.
-ALIASES = (("types", "type"), ("authors", "author"), ("sessions", "session"))
 WHOLE = "calendar.ics"  # an export always holds it: how a directory is known to be one
 
 
@@ -31,20 +30,17 @@ class ExportError(ValueError):
 
 def readable_feeds(catalog: Catalog, base_url: str) -> Iterator[tuple[str, RenderedFeed]]:
     """(path below the site's root, feed) for every feed reachable without a query string."""
-    programme = catalog.programme
     yield WHOLE, catalog.feed(FeedQuery(), base_url)
-    ids = {"type": list(programme.types), "author": list(programme.authors_by_id),
-           "session": list(programme.sessions_by_id)}
-    for folder, name in ALIASES:
-        for ident in ids[name]:
-            query = parse_feed_query([(name, ident)], programme)
-            yield f"{folder}/{ident}.ics", catalog.feed(query, base_url)
-    for ident in programme.events_by_id:
+    for chosen in ALIASED:
+        for ident in chosen.index(catalog.programme):
+            query = FeedQuery(EventFilter.of(**{chosen.name: {ident}}))
+            yield f"{chosen.folder}/{ident}.ics", catalog.feed(query, base_url)
+    for ident in catalog.programme.events_by_id:
         yield f"events/{ident}.ics", catalog.single(ident, None, base_url)
 
 
 def write_feeds(catalog: Catalog, root: Path, base_url: str) -> int:
-    for folder, _ in (*ALIASES, ("events", "event")):
+    for folder in (*(f.folder for f in ALIASED), "events"):
         (root / folder).mkdir(exist_ok=True)
     count = 0
     for relative, feed in readable_feeds(catalog, base_url):

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+from .filters import FILTERS
 from .ical import FeedMeta, FeedRenderer, RenderedFeed
 from .links import google_event_url
 from .model import Event, Programme
@@ -132,7 +133,7 @@ class Catalog:
 
     def event_meta(self, event: Event, alarm: int | None, base_url: str) -> FeedMeta:
         return FeedMeta(event.title, f"{self._about()} This file: {event.title}.",
-                        self.event_url(event, base_url, alarm), event.links.talk)
+                        self.event_url(event, base_url, alarm), event.url or self._home() or f"{base_url}/")
 
     def feed(self, query: FeedQuery, base_url: str) -> RenderedFeed:
         """The feed for a validated query; `base_url` has no trailing slash. Kept: calendars repeat."""
@@ -163,5 +164,5 @@ class Catalog:
 
     def _single(self, event_id: str, alarm: int | None, base_url: str) -> RenderedFeed:
         event = self.programme.events_by_id[event_id]
-        positions = self.programme.positions["event"][event_id]
+        positions = FILTERS["event"].positions(self.programme, frozenset({event_id}))
         return self.renderer.render(self.event_meta(event, alarm, base_url), positions, alarm)

@@ -76,10 +76,12 @@ def uid(event: ProgrammeEvent) -> str:
 def describe_event(event: ProgrammeEvent, programme: Programme, with_abstract: bool = True) -> str:
     """Plain text for DESCRIPTION: Google Calendar ignores URL, so every link is written out.
 
-    Without the abstract it is short enough to travel inside a link (Google's event template).
+    Without the abstract and description it is short enough to travel inside a link
+    (Google's event template).
     """
     session = programme.sessions_by_id[event.session_id]
-    parts = [f"{event.type_label} · {session.title} · {programme.conference.name}"]
+    kind = " · ".join(dict.fromkeys((event.type_label, session.title, programme.conference.name)))
+    parts = ["\n".join(filter(None, (event.subtitle, kind)))]
     if event.authors:
         parts[0] += "\nAuthors: " + ", ".join(a.name for a in event.authors)
     if event.covers:
@@ -88,20 +90,20 @@ def describe_event(event: ProgrammeEvent, programme: Programme, with_abstract: b
         parts.append(f"Questions on these {kinds}:\n" + "\n".join(
             f"- {t.title} ({t.authors[0].name}{' et al.' if len(t.authors) > 1 else ''})"
             for t in talks))
-    if event.abstract and with_abstract:
-        parts.append(event.abstract)
-    links = event.links.labelled() if event.authors else [("Session", event.links.talk)]
-    parts.append("\n".join(f"{label}: {url}" for label, url in links))
-    return "\n\n".join(parts)
+    if with_abstract:
+        parts += filter(None, (event.abstract, event.description))
+    parts.append("\n".join(f"{link.label}: {link.url}" for link in event.links))
+    return "\n\n".join(filter(None, parts))
 
 
 def event_location(event: ProgrammeEvent, programme: Programme) -> str:
-    return f"{programme.sessions_by_id[event.session_id].title}, {programme.conference.venue}"
+    """The room, then the venue: "Saal 1, 38C3"."""
+    return ", ".join(dict.fromkeys(filter(None, (event.room, programme.conference.venue))))
 
 
 def build_event(event: ProgrammeEvent, programme: Programme, alarm: int | None = None) -> Event:
     session = programme.sessions_by_id[event.session_id]
-    categories = [event.type_label, session.area]
+    categories = list(dict.fromkeys(filter(None, (event.type_label, event.track))))
     if len(programme.sessions) > 1:
         categories.append(session.title)
     component = Event()
@@ -111,11 +113,13 @@ def build_event(event: ProgrammeEvent, programme: Programme, alarm: int | None =
     component.add("last-modified", event.last_modified)
     component.add("sequence", event.sequence)
     component.add("dtstart", event.start)
-    component.add("dtend", event.end)
+    if event.end > event.start:  # RFC 5545: DTEND is later than DTSTART; without it, an instant
+        component.add("dtend", event.end)
     # Not every client shows STATUS:CANCELLED (Google Calendar ignores it), so say it in words too.
     component.add("summary", f"Cancelled: {event.title}" if event.is_cancelled else event.title)
     component.add("description", describe_event(event, programme))
-    component.add("url", event.links.talk)
+    if event.url:
+        component.add("url", event.url)
     component.add("categories", categories)
     component.add("location", event_location(event, programme))
     component.add("status", event.status.upper())

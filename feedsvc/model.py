@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from functools import cached_property
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
 
 CONFIRMED = "confirmed"
 CANCELLED = "cancelled"
@@ -39,44 +42,50 @@ def plural(label: str) -> str:
 
 @dataclass(frozen=True)
 class Author:
+    """A person of an event (an author, a speaker). `id` is readable and unique in the
+    programme; `upstream` is the source's own id for them (a frab person id, a pretalx code)."""
+
     id: str
     name: str
+    upstream: str = ""
 
 
 @dataclass(frozen=True)
-class Links:
-    """Where to read more; `talk` is the event's main link."""
-
-    talk: str
-    paper: str = ""
-    preprint: str = ""
-    code: str = ""
-
-    def labelled(self) -> list[tuple[str, str]]:
-        """The links that are set, with a label each, in reading order."""
-        labels = (("Talk", self.talk), ("Paper", self.paper),
-                  ("Preprint", self.preprint), ("Code", self.code))
-        return [(label, url) for label, url in labels if url]
+class Link:
+    label: str
+    url: str
 
 
 @dataclass(frozen=True)
 class Event:
-    """One slot of a session: a talk, a Q&A or a break.
+    """One slot of a programme: a talk, a Q&A, a break, a workshop.
 
-    `created`, `last_modified` and `sequence` come from the data, never from
-    the clock, so that the same data always renders to the same bytes.
+    `id` is readable ("meshsdf") and stays across re-imports; `source_key` is
+    the source's identity for the event (its guid, or its id with the
+    conference acronym), by which a re-import finds it again even when its
+    title changed. Seed-page events have no source key: their id is their
+    identity. `created`, `last_modified` and `sequence` come from the data,
+    never from the clock, so the same data always renders to the same bytes.
     """
 
     id: str
     session_id: str
-    type: str  # a type id such as "oral"; `type_label` is the page's spelling
+    type: str  # a type id such as "oral"; `type_label` is the source's spelling
     type_label: str
     title: str
     authors: tuple[Author, ...]
-    abstract: str
+    abstract: str  # plain text: paragraphs, list items and link targets kept
     start: datetime
     end: datetime
-    links: Links
+    day: date  # the conference day it belongs to: a talk at 01:00 may belong to the day before
+    url: str  # the event's own page
+    links: tuple[Link, ...] = ()  # every link to write out, labelled, in reading order
+    subtitle: str = ""
+    description: str = ""  # plain text, like the abstract
+    track: str = ""
+    room: str = ""
+    language: str = ""
+    source_key: str = ""
     covers: tuple[str, ...] = ()  # ids of the talks a Q&A is about
     status: str = CONFIRMED
     sequence: int = 0
@@ -86,6 +95,11 @@ class Event:
     @property
     def is_cancelled(self) -> bool:
         return self.status == CANCELLED
+
+    @property
+    def identity(self) -> str:
+        """What a re-import matches on first."""
+        return self.source_key or self.id
 
 
 @dataclass(frozen=True)
@@ -106,11 +120,24 @@ class Conference:
 
 
 @dataclass(frozen=True)
+class SourceRecord:
+    """Where a programme was imported from, and what `sync` needs to ask for it again:
+    the zone it was given, and the validators of its last download (a conditional GET)."""
+
+    location: str  # a file path or an http(s) URL
+    timezone: str = ""  # the zone given with --timezone, for a source that names none
+    etag: str = ""
+    last_modified: str = ""
+
+
+@dataclass(frozen=True)
 class Programme:
-    """A conference's sessions; one seed page gives one session."""
+    """A conference's sessions: one seed page or one schedule export gives one session."""
 
     conference: Conference
     sessions: tuple[Session, ...]
+    sources: tuple[SourceRecord, ...] = ()
+    _derived: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @cached_property
     def events(self) -> tuple[Event, ...]:
@@ -118,17 +145,13 @@ class Programme:
         ordered = [e for s in self.sessions for e in s.events]
         return tuple(sorted(ordered, key=lambda e: e.start))
 
-    @cached_property
-    def positions(self) -> dict[str, dict[str, tuple[int, ...]]]:
-        """For "session", "type", "author" and "event": each id to the positions in
-        `events` of the events that have it. An index, so that finding a small
-        part of a big programme costs the size of the part, not of the programme."""
-        index: dict[str, dict[str, list[int]]] = {"session": {}, "type": {}, "author": {}, "event": {}}
-        for position, event in enumerate(self.events):
-            keys = [("session", event.session_id), ("type", event.type), ("event", event.id)]
-            for name, key in keys + [("author", a.id) for a in event.authors]:
-                index[name].setdefault(key, []).append(position)
-        return {name: {key: tuple(found) for key, found in ids.items()} for name, ids in index.items()}
+    def derived(self, name: str, build: Callable[[Programme], T]) -> T:
+        """`build(self)`, made once per programme and `name`: the indexes that filters and
+        outputs need, kept with the data they are made of (a reload makes new ones)."""
+        found = self._derived.get(name, self._derived)
+        if found is self._derived:
+            found = self._derived[name] = build(self)
+        return found
 
     @cached_property
     def events_by_id(self) -> dict[str, Event]:
@@ -166,6 +189,17 @@ class Programme:
         for event in self.events:
             found.setdefault(event.type, event.type_label)
         return found
+
+    def with_ids(self, renames: dict[str, str]) -> Programme:
+        """This programme with events renamed (old id to new), and the Q&As' references to them."""
+        if not renames:
+            return self
+
+        def renaming(event: Event) -> Event:
+            return replace(event, id=renames.get(event.id, event.id),
+                           covers=tuple(renames.get(c, c) for c in event.covers))
+        return replace(self, sessions=tuple(replace(s, events=tuple(map(renaming, s.events)))
+                                            for s in self.sessions))
 
     @property
     def title(self) -> str:

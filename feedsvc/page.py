@@ -8,13 +8,16 @@ button and the visitor's local times. No inline script or style, for a strict CS
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Blueprint, render_template, request
 
 from .feeds import Catalog
 from .links import feed_links
-from .query import FEED_PARAMETERS, BadQuery, FeedQuery, UnknownName
+from .filters import ALIASED, LISTED_AT_MOST, BadQuery, Labelled, UnknownName
+from .model import Programme
+from .query import FEED_PARAMETERS, FeedQuery
 from .store import utc_text
 from .views import base_url, catalog
 
@@ -47,8 +50,27 @@ def index():
         feed_event_ids=frozenset(feed.event_ids),  # looked up once per event
         narrowed=len(feed.event_ids) < len(programme.events),  # then the feed's events are marked
         reminders=sorted(set(REMINDERS) | ({query.alarm} - {None})),
-        google_links=current.google_links,
+        google_links=current.google_links, ticked=ticked(programme), lists=[f.folder for f in ALIASED],
     ), status
+
+
+@dataclass(frozen=True)
+class Choice:
+    title: str
+    labels: dict[str, str]
+    counts: dict[str, int]
+
+
+def ticked(programme: Programme) -> dict[str, Choice]:
+    """The filters the form offers as ticks: those with short lists, where the programme
+    has more than one value (one track only is no choice)."""
+    shown = {}
+    for chosen in ALIASED:
+        labels = chosen.labels(programme) if isinstance(chosen, Labelled) and chosen.listed else {}
+        if 1 < len(labels) <= LISTED_AT_MOST:
+            index = chosen.index(programme)
+            shown[chosen.name] = Choice(chosen.title, labels, {k: len(v) for k, v in index.items()})
+    return shown
 
 
 @bp.app_template_filter()

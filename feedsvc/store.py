@@ -5,19 +5,24 @@ reason, so that nothing half-built is ever served.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import stat
 import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytz
 
-from .model import (CANCELLED, CONFIRMED, Author, Conference, Event, Links,
-                    Programme, Session)
+from .model import (CANCELLED, CONFIRMED, Author, Conference, Event, Link,
+                    Programme, Session, SourceRecord)
 
-FORMAT = 1
+FORMAT = 2
 
 
 class DataFileError(ValueError):
@@ -32,10 +37,13 @@ def utc_text(moment: datetime) -> str:
 
 def event_to_json(event: Event) -> dict:
     return {
-        "id": event.id, "type": event.type, "type_label": event.type_label,
-        "title": event.title, "authors": [asdict(a) for a in event.authors],
-        "start": event.start.isoformat(), "end": event.end.isoformat(),
-        "abstract": event.abstract, "links": asdict(event.links),
+        "id": event.id, "source_key": event.source_key, "type": event.type,
+        "type_label": event.type_label, "title": event.title, "subtitle": event.subtitle,
+        "authors": [asdict(a) for a in event.authors],
+        "start": event.start.isoformat(), "end": event.end.isoformat(), "day": event.day.isoformat(),
+        "track": event.track, "room": event.room, "language": event.language,
+        "abstract": event.abstract, "description": event.description,
+        "url": event.url, "links": [asdict(link) for link in event.links],
         "covers": list(event.covers), "status": event.status, "sequence": event.sequence,
         "created": utc_text(event.created), "last_modified": utc_text(event.last_modified),
     }
@@ -45,6 +53,7 @@ def programme_to_json(programme: Programme) -> dict:
     return {
         "format": FORMAT,
         "conference": asdict(programme.conference),
+        "sources": [asdict(source) for source in programme.sources],
         "sessions": [{
             "id": s.id, "title": s.title, "area": s.area, "chairs": list(s.chairs),
             "url": s.url, "events": [event_to_json(e) for e in s.events],
@@ -57,18 +66,51 @@ def dumps(programme: Programme) -> str:
 
 
 def write_programme(programme: Programme, path: Path) -> None:
-    """Replace `path` atomically: readers see the old file or the new one, never half."""
+    """Replace `path` atomically: readers see the old file or the new one, never half.
+    The new file keeps the mode and owner of the one it replaces (a service running as
+    another user must still read it), or gets the usual 0644 under the umask when new."""
     path = Path(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(dumps(programme))
             out.flush()
+            _take_mode(out.fileno(), path)
             os.fsync(out.fileno())
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def _take_mode(descriptor: int, path: Path) -> None:
+    try:
+        old = os.stat(path)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(descriptor, 0o666 & ~umask)
+        return
+    os.fchmod(descriptor, stat.S_IMODE(old.st_mode))
+    if (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
+        try:
+            os.fchown(descriptor, old.st_uid, old.st_gid)
+        except PermissionError:  # only root may give a file away; the mode still holds
+            pass
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock for the data file at `path` while an import reads and rewrites
+    it: a second import waits for the first, then reads its result. The lock is on the
+    file's directory, which outlives every replaced file and leaves nothing behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(directory, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(directory)
 
 
 def _moment(text: str, zone) -> datetime:
@@ -80,18 +122,20 @@ def _moment(text: str, zone) -> datetime:
 
 def event_from_json(raw: dict, session_id: str, zone) -> Event:
     event = Event(
-        id=raw["id"], session_id=session_id, type=raw["type"], type_label=raw["type_label"],
-        title=raw["title"], authors=tuple(Author(a["id"], a["name"]) for a in raw["authors"]),
-        abstract=raw["abstract"], start=_moment(raw["start"], zone), end=_moment(raw["end"], zone),
-        links=Links(**raw["links"]), covers=tuple(raw["covers"]), status=raw["status"],
-        sequence=raw["sequence"], created=_moment(raw["created"], timezone.utc),
-        last_modified=_moment(raw["last_modified"], timezone.utc))
+        id=raw["id"], source_key=raw["source_key"], session_id=session_id, type=raw["type"],
+        type_label=raw["type_label"], title=raw["title"], subtitle=raw["subtitle"],
+        authors=tuple(Author(a["id"], a["name"], a["upstream"]) for a in raw["authors"]),
+        start=_moment(raw["start"], zone), end=_moment(raw["end"], zone), day=date.fromisoformat(raw["day"]),
+        track=raw["track"], room=raw["room"], language=raw["language"],
+        abstract=raw["abstract"], description=raw["description"],
+        url=raw["url"], links=tuple(Link(link["label"], link["url"]) for link in raw["links"]),
+        covers=tuple(raw["covers"]), status=raw["status"], sequence=raw["sequence"],
+        created=_moment(raw["created"], timezone.utc), last_modified=_moment(raw["last_modified"], timezone.utc))
     problems = [
-        (event.end <= event.start, "ends before it starts"),
+        (event.end < event.start, "ends before it starts"),
         (event.status not in (CONFIRMED, CANCELLED), f"status must be {CONFIRMED} or {CANCELLED}"),
         (not isinstance(event.sequence, int) or event.sequence < 0, "sequence must be a whole number ≥ 0"),
         (not event.id or not event.title, "needs an id and a title"),
-        (not event.links.talk, "needs links.talk"),
     ]
     for failed, reason in problems:
         if failed:
@@ -102,23 +146,32 @@ def event_from_json(raw: dict, session_id: str, zone) -> Event:
 def programme_from_json(raw: dict) -> Programme:
     """A `Programme` from parsed JSON; `ValueError`, `KeyError` or `TypeError` if malformed."""
     if raw.get("format") != FORMAT:
-        raise ValueError(f"format must be {FORMAT}, not {raw.get('format')!r}")
+        raise ValueError(f"format must be {FORMAT}, not {raw.get('format')!r} "
+                         "(re-import the sources with `flask --app feedsvc import`)")
     conference = Conference(**raw["conference"])
     zone = pytz.timezone(conference.timezone)
     sessions = tuple(
         Session(s["id"], s["title"], s["area"], tuple(s["chairs"]), s["url"],
                 tuple(event_from_json(e, s["id"], zone) for e in s["events"]))
         for s in raw["sessions"])
-    programme = Programme(conference, sessions)
-    ids = [e.id for s in sessions for e in s.events]
+    programme = Programme(conference, sessions, tuple(SourceRecord(**r) for r in raw["sources"]))
+    check_programme(programme)
+    return programme
+
+
+def check_programme(programme: Programme) -> None:
+    """The invariants every output relies on; `ValueError` naming the first one broken."""
+    ids = [e.id for s in programme.sessions for e in s.events]
     if not ids:
         raise ValueError("holds no events")
-    if len(set(ids)) != len(ids):
-        raise ValueError("event ids repeat")
+    for what, values in (("event ids", ids), ("session ids", [s.id for s in programme.sessions]),
+                         ("source keys", [e.source_key for e in programme.events if e.source_key])):
+        repeated = sorted({v for v, count in Counter(values).items() if count > 1})
+        if repeated:
+            raise ValueError(f"{what} repeat: {', '.join(repeated[:5])}")
     dangling = {c for e in programme.events for c in e.covers} - set(ids)
     if dangling:
         raise ValueError(f"Q&As cover unknown events {sorted(dangling)}")
-    return programme
 
 
 def load_programme(path: Path | str) -> Programme:

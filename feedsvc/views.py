@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, redirect, request, url_for
 from werkzeug.exceptions import HTTPException, NotFound, RequestURITooLarge
 from werkzeug.http import dump_options_header, http_date, is_resource_modified
 
 from .feeds import Catalog
 from .ical import RenderedFeed
-from .query import (FEED_PARAMETERS, BadQuery, FeedQuery, UnknownName,
-                    lookup_id, shown)
+from .filters import ALIASED, FILTERS, BadQuery, UnknownName, lookup_id, shown
+from .query import FEED_PARAMETERS, FeedQuery
 from .replay import CATALOG_KEY, FEED_KEY
 
 FEED_HEADERS_KEPT = 512  # distinct feeds whose response headers are kept formatted
@@ -86,21 +86,23 @@ def calendar():
     return send_calendar(catalog().feed(feed_query(), base_url()))
 
 
-@bp.get("/types/<name>.ics")
-def calendar_of_type(name: str):
-    return send_calendar(catalog().feed(feed_query([("type", name)]), base_url()))
+def calendar_of(name: str, ident: str):
+    """A filter's readable feed, `/tracks/<id>.ics`: the same bytes as `/calendar.ics?track=<id>`.
+    Any other way to name exactly one (a name, a surname, another case) is redirected there."""
+    found = FILTERS[name].resolve(ident, catalog().programme)
+    if len(found) > 1:
+        raise UnknownName(f"{shown(ident)} is more than one {name}: {', '.join(sorted(found))}; "
+                          f"use /calendar.ics?{name}=… for them all")
+    (canonical,) = found
+    if canonical != ident:
+        target = url_for(request.endpoint, ident=canonical)
+        return redirect(target + (f"?{request.query_string.decode()}" if request.query_string else ""), 308)
+    return send_calendar(catalog().feed(feed_query([(name, canonical)]), base_url()))
 
 
-@bp.get("/authors/<author_id>.ics")
-def calendar_of_author(author_id: str):
-    ident = lookup_id(author_id, "author id", catalog().programme.authors_by_id)
-    return send_calendar(catalog().feed(feed_query([("author", ident)]), base_url()))
-
-
-@bp.get("/sessions/<session_id>.ics")
-def calendar_of_session(session_id: str):
-    ident = lookup_id(session_id, "session", catalog().programme.sessions_by_id)
-    return send_calendar(catalog().feed(feed_query([("session", ident)]), base_url()))
+for _filter in ALIASED:
+    bp.add_url_rule(f"/{_filter.folder}/<ident>.ics", f"calendar_of_{_filter.name}",
+                    partial(calendar_of, _filter.name), methods=["GET"])
 
 
 @bp.get("/events/<event_id>.ics")
@@ -160,10 +162,10 @@ def unknown_name(error: UnknownName):
 @bp.app_errorhandler(NotFound)
 def no_such_page(error: NotFound):
     if request.path.startswith("/api/"):
-        where = "the API is /api/events, /api/authors, /api/types and /api/feed"
+        where = "the API is /api/events, /api/feed, " + ", ".join(f"/api/{f.folder}" for f in ALIASED)
     else:
-        where = ("feeds are /calendar.ics, /types/<type>.ics, /authors/<author-id>.ics, "
-                 "/sessions/<session-id>.ics and /events/<event-id>.ics")
+        where = ("feeds are /calendar.ics, " + ", ".join(f"/{f.folder}/<{f.name}>.ics" for f in ALIASED)
+                 + " and /events/<event-id>.ics")
     return error_response(404, f"no page {shown(request.path)}; {where}")
 
 

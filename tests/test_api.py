@@ -30,15 +30,19 @@ def test_event_item_fields(client):
     assert item == {
         "id": "h-mem", "type": "spotlight", "type_label": "Spotlight",
         "title": "H-Mem: Harnessing synaptic plasticity with Hebbian Memory Networks",
-        "authors": [{"id": "thomas-limbacher", "name": "Thomas Limbacher"},
-                    {"id": "robert-legenstein", "name": "Robert Legenstein"}],
-        "abstract": item["abstract"],
-        "start": "2020-12-08T07:50:00-08:00", "end": "2020-12-08T08:00:00-08:00",
+        "subtitle": "", "source_key": "",
+        "authors": [{"id": "thomas-limbacher", "name": "Thomas Limbacher", "upstream": ""},
+                    {"id": "robert-legenstein", "name": "Robert Legenstein", "upstream": ""}],
+        "abstract": item["abstract"], "description": "",
+        "start": "2020-12-08T07:50:00-08:00", "end": "2020-12-08T08:00:00-08:00", "day": "2020-12-08",
         "start_utc": "2020-12-08T15:50:00Z", "end_utc": "2020-12-08T16:00:00Z",
-        "links": {"talk": "https://neurips.cc/virtual/2020/public/poster_f6876a9f998f6472cc26708e27444456.html",
-                  "paper": "https://proceedings.neurips.cc/paper/2020/hash/"
-                           "f6876a9f998f6472cc26708e27444456-Abstract.html",
-                  "preprint": "", "code": "https://github.com/IGITUGraz/H-Mem"},
+        "track": "Deep Learning", "room": "Orals & Spotlights Track 08: Deep Learning", "language": "",
+        "url": "https://neurips.cc/virtual/2020/public/poster_f6876a9f998f6472cc26708e27444456.html",
+        "links": [{"label": "Talk",
+                   "url": "https://neurips.cc/virtual/2020/public/poster_f6876a9f998f6472cc26708e27444456.html"},
+                  {"label": "Paper", "url": "https://proceedings.neurips.cc/paper/2020/hash/"
+                                            "f6876a9f998f6472cc26708e27444456-Abstract.html"},
+                  {"label": "Code", "url": "https://github.com/IGITUGraz/H-Mem"}],
         "covers": [], "status": "confirmed", "sequence": 0,
         "created": "2026-11-27T00:00:00Z", "last_modified": "2026-11-27T00:00:00Z",
         "ics_url": f"{BASE_URL}/events/h-mem.ics?alarm=10",
@@ -123,7 +127,7 @@ def test_feed_of_everything(client):
 
 
 @pytest.mark.parametrize("url, status, message", [
-    ("/api/events?types=oral", 400, "unknown parameter 'types'; accepted: session, type, author, event, alarm"),
+    ("/api/events?types=oral", 400, "unknown parameter 'types'; accepted: session, type, author, event, track, room, day, language, q, alarm"),
     ("/api/events?type=poster", 400, "unknown type 'poster'; accepted: oral, break, spotlight, qa"),
     ("/api/events?alarm=ten", 400, "alarm='ten' is not valid; accepted: whole minutes before the start, "
                                    "0 to 1440 (e.g. alarm=15)"),
@@ -133,8 +137,9 @@ def test_feed_of_everything(client):
     ("/api/events?author=kolterr", 404, "no author 'kolterr'; did you mean j-zico-kolter, vladlen-koltun?; "
                                         "see /api/authors for the list"),
     ("/api/feed?event=meshsfd", 404, "no event 'meshsfd'; did you mean meshsdf?"),
-    ("/api/speakers", 404, "no page '/api/speakers'; the API is /api/events, /api/authors, /api/types "
-                           "and /api/feed"),
+    ("/api/speakers", 404, "no page '/api/speakers'; the API is /api/events, /api/feed, "
+                           "/api/sessions, /api/types, /api/authors, /api/tracks, /api/rooms, /api/days, "
+                           "/api/languages"),
 ])
 def test_errors_are_json_in_one_shape(client, url, status, message):
     response = client.get(url)

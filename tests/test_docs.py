@@ -39,6 +39,6 @@ def test_every_route_is_documented(app):
         if rule.endpoint != "static":
             documented = re.sub(r"<(\w+:)?(\w+)>", lambda m: "<" + m.group(2).replace("_", "-") + ">", rule.rule)
             documented = documented.replace("<name>", "oral").replace("<author-id>", "j-zico-kolter")
-            documented = documented.replace("<event-id>", "meshsdf")
+            documented = documented.replace("<event-id>", "meshsdf").replace("<ident>", "<id>")
             documented = documented.replace("<session-id>", "orals-spotlights-track-08-deep-learning")
             assert f"`{documented}" in README, f"{rule.rule} is not in the README"

@@ -9,6 +9,7 @@ from bench.synthetic import generate
 from feedsvc import SHIPPED_DATA, create_app
 from feedsvc.export import ExportError, export
 from feedsvc.feeds import Catalog
+from feedsvc.model import slugify
 from feedsvc.store import write_programme
 
 from .conftest import BASE_URL
@@ -30,7 +31,11 @@ def expected_paths(programme) -> set[str]:
     return ({"calendar.ics"} | {f"types/{t}.ics" for t in programme.types}
             | {f"authors/{a.id}.ics" for a in programme.authors}
             | {f"sessions/{s.id}.ics" for s in programme.sessions}
-            | {f"events/{e.id}.ics" for e in programme.events})
+            | {f"events/{e.id}.ics" for e in programme.events}
+            | {f"tracks/{slugify(e.track)}.ics" for e in programme.events}
+            | {f"rooms/{slugify(e.room)}.ics" for e in programme.events}
+            | {f"days/{e.day.isoformat()}.ics" for e in programme.events}
+            | {f"languages/{e.language}.ics" for e in programme.events if e.language})
 
 
 @pytest.mark.parametrize("data", ["shipped", "synthetic"])
@@ -75,8 +80,8 @@ def test_cli_exports_with_the_base_url(tmp_path):
     runner = create_app({"BASE_URL": ""}).test_cli_runner()
     result = runner.invoke(args=["export", str(tmp_path / "site"), "--base-url", f"{BASE_URL}/"])
     assert result.exit_code == 0, result.output
-    # the whole programme, 4 types, 41 authors, 1 session, 15 events
-    assert result.output == f"Wrote 62 feeds below {tmp_path / 'site'} for {BASE_URL}.\n"
+    # the whole programme, 4 types, 41 authors, 1 session, 15 events, 1 track, 1 room, 1 day
+    assert result.output == f"Wrote 65 feeds below {tmp_path / 'site'} for {BASE_URL}.\n"
     assert f"SOURCE;VALUE=URI:{BASE_URL}/calendar.ics\r\n".encode() in (tmp_path / "site" / "calendar.ics").read_bytes()
 
 

@@ -41,7 +41,7 @@ CORPUS = [
     ("/calendar.ics?type=" + "a" * 5000, 414),
     ("/calendar.ics?" + "type=oral&" * 150, 400),
     ("/calendar.ics?" + "x&" * 3000, 414),
-    ("/calendar.ics?author=" + "kolter," * 400, 404),
+    ("/calendar.ics?author=" + "kolter," * 400, 400),
     ("/events/%ff.ics", 404),
     ("/types/%0d%0a.ics", 400),
 ]

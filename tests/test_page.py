@@ -167,7 +167,7 @@ def test_form_lists_every_type_and_author(client):
 
 @pytest.mark.parametrize("url, status, message", [
     ("/?type=poster", 400, "unknown type 'poster'; accepted: oral, break, spotlight, qa"),
-    ("/?types=oral", 400, "unknown parameter 'types'; accepted: session, type, author, event, alarm"),
+    ("/?types=oral", 400, "unknown parameter 'types'; accepted: session, type, author, event, track, room, day, language, q, alarm"),
     ("/?author=kolterr", 404, "no author 'kolterr'; did you mean j-zico-kolter, vladlen-koltun?; see /api/authors for the list"),
 ])
 def test_bad_query_is_shown_on_the_page(client, url, status, message):
@@ -231,7 +231,7 @@ def test_no_inline_script_or_style(client):
 def test_every_control_has_a_label(client):
     found = page(client)
     labelled = {a["for"] for a in found.all("label") if "for" in a}
-    assert labelled == {"author", "alarm", "feed-url"}
+    assert labelled == {"author", "alarm", "feed-url", "q"}
     # checkboxes sit inside their <label>: every one is a .check label's first child
     html = client.get("/").get_data(as_text=True)
     assert html.count('<label class="check') == 4 + 15

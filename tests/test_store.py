@@ -45,9 +45,9 @@ def test_load_programme_refuses_missing_file(tmp_path):
 
 
 @pytest.mark.parametrize("edit, reason", [
-    (lambda raw: raw.update(format=2), "format must be 1, not 2"),
+    (lambda raw: raw.update(format=1), "format must be 2, not 1"),
     (lambda raw: first_event(raw).pop("title"), "missing field 'title'"),
-    (lambda raw: first_event(raw).update(end=first_event(raw)["start"]),
+    (lambda raw: first_event(raw).update(end="2020-12-08T05:59:00-08:00"),
      "event 'multiscale-deep-equilibrium-models' ends before it starts"),
     (lambda raw: first_event(raw).update(start="2020-12-08T06:00:00"), "has no UTC offset"),
     (lambda raw: first_event(raw).update(status="maybe"), "status must be confirmed or cancelled"),

@@ -10,7 +10,9 @@ import pytest
 
 from bench.synthetic import TIMETABLE, generate
 from feedsvc import create_app
-from feedsvc.query import EventFilter, resolve_author
+from feedsvc.filters import FILTERS
+from feedsvc.model import fold, slugify
+from feedsvc.query import EventFilter
 from feedsvc.store import dumps, load_programme, write_programme
 
 from .conftest import BASE_URL, parse_both
@@ -76,9 +78,9 @@ def test_session_feed_holds_that_session_named_in_each_event(client, programme):
     calendar = icalendar.Calendar.from_ical(response.data)
     assert str(calendar["NAME"]) == f"NeurIPS 2020 \u2014 Talks in {session.title}"
     for event in calendar.walk("VEVENT"):
-        type_label = programme.events_by_id[str(event["UID"]).removesuffix("@feedsvc.org")].type_label
-        assert event["CATEGORIES"].cats == [type_label, session.area, session.title]
-        assert str(event["LOCATION"]) == f"{session.title}, NeurIPS 2020 (virtual)"
+        source = programme.events_by_id[str(event["UID"]).removesuffix("@feedsvc.org")]
+        assert event["CATEGORIES"].cats == [source.type_label, session.area, session.title]
+        assert str(event["LOCATION"]) == f"{source.room}, NeurIPS 2020 (virtual)"
 
 
 def test_sessions_combine_with_other_filters(client, programme):
@@ -95,17 +97,40 @@ def test_busiest_author_feed_parses_with_both_parsers(client, programme):
     assert parse_both(response.data) == times_of(talks)
 
 
+# Each filter's values of an event, written out again for a scan of every event.
+SCANNED = {
+    "session": lambda e: {e.session_id}, "type": lambda e: {e.type}, "author": lambda e: {a.id for a in e.authors},
+    "event": lambda e: {e.id}, "track": lambda e: {slugify(e.track)}, "room": lambda e: {slugify(e.room)},
+    "day": lambda e: {e.day.isoformat()}, "language": lambda e: {e.language},
+}
+
+
+def scanned(chosen: EventFilter, programme) -> tuple:
+    def keeps(event) -> bool:
+        text = fold(" ".join([event.title, event.subtitle, *(a.name for a in event.authors), event.abstract]))
+        return all(any(all(w in text for w in v.split()) for v in values) if name == "q"
+                   else SCANNED[name](event) & values for name, values in chosen.chosen)
+    return tuple(e for e in programme.events if keeps(e))
+
+
 def test_indexed_selection_equals_matching_every_event(programme):
     sessions, authors = [s.id for s in programme.sessions], [a.id for a in programme.authors]
-    some_events = frozenset(e.id for e in programme.events[::7])
-    filters = [EventFilter(), EventFilter(types=frozenset({"spotlight"})),
-               EventFilter(sessions=frozenset(sessions[:3]), types=frozenset({"qa", "oral"})),
-               EventFilter(authors=frozenset(authors[:40])),
-               EventFilter(authors=frozenset(authors[:400]), sessions=frozenset(sessions[5:6])),
-               EventFilter(events=some_events, types=frozenset({"spotlight"})),
-               EventFilter(events=some_events, authors=frozenset(authors[:2]))]
+    some_events = {e.id for e in programme.events[::7]}
+    days = sorted({e.day.isoformat() for e in programme.events})
+    rooms = sorted({slugify(e.room) for e in programme.events if e.day.isoformat() == days[1]})
+    filters = [EventFilter(), EventFilter.of(type={"spotlight"}),
+               EventFilter.of(session=sessions[:3], type={"qa", "oral"}),
+               EventFilter.of(author=authors[:40]),
+               EventFilter.of(author=authors[:400], session=sessions[5:6]),
+               EventFilter.of(event=some_events, type={"spotlight"}),
+               EventFilter.of(event=some_events, author=authors[:2]),
+               EventFilter.of(day=days[1:2], room=rooms[:2], language={"en"}),
+               EventFilter.of(track={"deep-learning", "optimization"}, type={"oral"}),
+               EventFilter.of(q={"lottery tickets", "hebbian"}, day=days[:1])]
+    assert set(SCANNED) | {"q"} == set(FILTERS)  # a new filter needs its scan here
     for chosen in filters:
-        assert chosen.select(programme) == tuple(e for e in programme.events if chosen.matches(e))
+        assert chosen.select(programme) == scanned(chosen, programme)
+    assert [len(f.select(programme)) > 0 for f in filters[-3:]] == [True, True, True]
 
 
 def test_author_names_find_what_a_scan_of_every_id_finds(programme):
@@ -113,5 +138,5 @@ def test_author_names_find_what_a_scan_of_every_id_finds(programme):
     ids = list(programme.authors_by_id)
     for ident in ids:
         for tail in {ident.split("-")[-1], "-".join(ident.split("-")[-2:])}:
-            scanned = {a for a in ids if a == tail or a.endswith("-" + tail)}
-            assert resolve_author(tail.replace("-", " "), programme) == scanned
+            expected = {a for a in ids if a == tail or a.endswith("-" + tail)}
+            assert FILTERS["author"].resolve(tail.replace("-", " "), programme) == expected

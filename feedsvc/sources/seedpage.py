@@ -1,4 +1,4 @@
-"""Seed pages (a session's web page saved as text) to a `Programme`.
+"""Seed manifests (a session's web page saved as text, and what it lacks) to a `Programme`.
 
 The page has no year, no zone name beyond "PST" and no links; those come from
 the manifest and the links table beside it. Everything is checked, and any
@@ -10,15 +10,15 @@ from __future__ import annotations
 import csv
 import json
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import pytz
 
-from .model import (Author, Conference, Event, Links, Programme, Session,
-                    slugify, type_id)
+from ..model import (Author, Conference, Event, Link, Programme, Session,
+                     slugify, type_id)
+from .common import ImportOptions, SourceError, clean
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -34,8 +34,8 @@ AUTHOR_SEPARATOR = " \u00b7 "
 TALK_ID_WORDS = 6
 
 
-class ImporterError(ValueError):
-    """Base of the importer's errors; the message names the file and what to fix."""
+class ImporterError(SourceError):
+    """Base of the seed importer's errors; the message names the file and what to fix."""
 
 
 class SeedFormatError(ImporterError):
@@ -83,15 +83,26 @@ class Block:
     abstract: str
 
 
-def read_manifest(path: Path) -> Manifest:
+def recognises(content: bytes) -> bool:
+    """A seed manifest: a JSON object whose sessions name the pages they come from."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(content)
+    except ValueError:
+        return False
+    sessions = raw.get("sessions") if isinstance(raw, dict) else None
+    return isinstance(sessions, list) and all(isinstance(s, dict) and "page" in s for s in sessions)
+
+
+def read_manifest(content: bytes, path: Path) -> Manifest:
+    """The manifest in `content`, read from `path`: its pages and tables lie beside it."""
+    try:
+        raw = json.loads(content)
         sessions = tuple(
             SessionSource(path.parent / s["page"], s["url"], path.parent / s["links"])
             for s in raw["sessions"])
         manifest = Manifest(raw["conference"], raw["venue"], int(raw["year"]),
                             raw["timezone"], sessions)
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError) as error:
         raise ManifestError(f"{path}: not a usable manifest ({error!r}); it needs "
                             "conference, venue, year, timezone and sessions "
                             "[{page, url, links}]") from error
@@ -101,12 +112,6 @@ def read_manifest(path: Path) -> Manifest:
     if not sessions:
         raise ManifestError(f"{path}: lists no sessions")
     return manifest
-
-
-def clean(text: str) -> str:
-    """Normalise to NFC and drop control characters, which break calendar clients."""
-    text = unicodedata.normalize("NFC", text)
-    return "".join(c for c in text if c == "\n" or unicodedata.category(c) != "Cc").strip()
 
 
 def parse_time_line(text: str, line: int, source: str, year: int, zone) -> tuple[datetime, datetime]:
@@ -199,7 +204,7 @@ def parse_page(text: str, source: str, year: int, zone) -> tuple[str, tuple[str,
     return title, chairs, blocks
 
 
-def read_links(path: Path) -> dict[str, tuple[int, Links]]:
+def read_links(path: Path) -> dict[str, tuple[int, tuple[Link, ...]]]:
     """Title to (line, links), from the tab-separated links table."""
     try:
         with path.open(encoding="utf-8", newline="") as handle:
@@ -213,8 +218,9 @@ def read_links(path: Path) -> dict[str, tuple[int, Links]]:
     for line, row in enumerate(rows, 2):
         if not (row["talk_url"] or "").startswith("https://"):
             raise LinksError(f"{path}:{line}: talk_url must be an https:// URL")
-        table[clean(row["title"])] = (line, Links(row["talk_url"], row["paper_url"] or "",
-                                                  row["arxiv_url"] or "", row["code_url"] or ""))
+        labelled = (("Talk", row["talk_url"]), ("Paper", row["paper_url"]),
+                    ("Preprint", row["arxiv_url"]), ("Code", row["code_url"]))
+        table[clean(row["title"])] = (line, tuple(Link(label, url) for label, url in labelled if url))
     return table
 
 
@@ -240,6 +246,8 @@ def covered_talks(previous: list[Event], qa_title: str) -> tuple[str, ...]:
 
 
 def build_session(source: SessionSource, manifest: Manifest, stamp: datetime) -> Session:
+    """The session of one page. A page names no rooms or tracks: each event is in the
+    session's own room (its stream) and in the track of its area."""
     zone = pytz.timezone(manifest.timezone)
     try:
         text = source.page.read_text(encoding="utf-8")
@@ -248,6 +256,7 @@ def build_session(source: SessionSource, manifest: Manifest, stamp: datetime) ->
     title, chairs, blocks = parse_page(text, str(source.page), manifest.year, zone)
     links = read_links(source.links)
     session_id = slugify(title)
+    area = title.rsplit(": ", 1)[-1]
     events: list[Event] = []
     for block in blocks:
         if block.authors and block.title not in links:
@@ -260,25 +269,23 @@ def build_session(source: SessionSource, manifest: Manifest, stamp: datetime) ->
             id=ident, session_id=session_id, type=type_id(block.type_label),
             type_label=block.type_label, title=block.title,
             authors=tuple(Author(slugify(name), name) for name in block.authors),
-            abstract=block.abstract, start=block.start, end=block.end,
-            links=links[block.title][1] if block.authors else Links(source.url),
+            abstract=block.abstract, start=block.start, end=block.end, day=block.start.date(),
+            url=links[block.title][1][0].url if block.authors else source.url,
+            links=links[block.title][1] if block.authors else (Link("Session", source.url),),
+            room=title, track=area,
             covers=covered_talks(events, block.title) if type_id(block.type_label) == "qa" else (),
             created=stamp, last_modified=stamp))
     talks = {b.title for b in blocks if b.authors}
     for unused, (line, _) in sorted(links.items(), key=lambda item: item[1][0]):
         if unused not in talks:
             raise LinksError(f"{source.links}:{line}: no talk titled {unused!r} on {source.page}")
-    area = title.rsplit(": ", 1)[-1]
     return Session(session_id, title, area, chairs, source.url, tuple(events))
 
 
-def import_programme(manifest_path: Path, stamp: datetime) -> Programme:
-    """The programme the manifest describes, every event stamped `stamp`;
-    `changes.reconcile` then carries over what subscribers already have."""
-    manifest = read_manifest(manifest_path)
-    sessions = tuple(build_session(s, manifest, stamp) for s in manifest.sessions)
-    ids = [e.id for s in sessions for e in s.events]
-    if len(ids) != len(set(ids)):
-        raise ImporterError(f"{manifest_path}: event ids repeat across sessions: "
-                            f"{sorted({i for i in ids if ids.count(i) > 1})}")
+def parse(content: bytes, origin: str, options: ImportOptions) -> Programme:
+    """The programme a seed manifest describes, every event stamped `options.stamp`."""
+    if "://" in origin:
+        raise ManifestError(f"{origin}: a seed manifest names pages beside it: give it as a local file")
+    manifest = read_manifest(content, Path(origin))
+    sessions = tuple(build_session(s, manifest, options.stamp) for s in manifest.sessions)
     return Programme(Conference(manifest.conference, manifest.venue, manifest.timezone), sessions)

@@ -1,4 +1,4 @@
-"""The importer on the real seed page, on broken copies of it, and as the CLI."""
+"""The seed manifest's reader on the real seed page, on broken copies of it, and through `import`."""
 from __future__ import annotations
 
 import json
@@ -9,13 +9,18 @@ from pathlib import Path
 import pytest
 
 from feedsvc import SHIPPED_DATA
-from feedsvc.importer import LinksError, SeedFormatError, import_programme
-from feedsvc.store import dumps
+from feedsvc.model import Link, Programme
+from feedsvc.sources import ImportOptions, parse_source
+from feedsvc.sources.seedpage import LinksError, SeedFormatError
 
 from .conftest import EXPECTED_EVENTS, SEED_PAGE, SEEDS, utc
 
 STAMP = datetime(2026, 11, 27, tzinfo=timezone.utc)
 SESSION_URL = "https://neurips.cc/virtual/2020/public/session_oral_21071.html"
+
+
+def import_programme(manifest: Path, stamp: datetime) -> Programme:
+    return parse_source(manifest.read_bytes(), str(manifest), ImportOptions(stamp))
 
 
 @pytest.fixture(scope="module")
@@ -89,15 +94,23 @@ def test_import_programme_abstracts_kept_exactly(programme):
 
 def test_import_programme_links_merged_by_title(programme):
     events = programme.events_by_id
-    mdeq = events["multiscale-deep-equilibrium-models"].links
-    assert mdeq.talk == "https://neurips.cc/virtual/2020/public/poster_3812f9a59b634c2a9c574610eaba5bed.html"
-    assert mdeq.paper == ("https://proceedings.neurips.cc/paper/2020/hash/"
-                          "3812f9a59b634c2a9c574610eaba5bed-Abstract.html")
-    assert (mdeq.preprint, mdeq.code) == ("https://arxiv.org/abs/2006.08656", "https://github.com/locuslab/mdeq")
-    assert events["h-mem"].links.preprint == ""
-    assert events["what-do-neural-networks-learn-when"].links.code == ""
+    talk = "https://neurips.cc/virtual/2020/public/poster_3812f9a59b634c2a9c574610eaba5bed.html"
+    assert events["multiscale-deep-equilibrium-models"].url == talk
+    assert events["multiscale-deep-equilibrium-models"].links == (
+        Link("Talk", talk),
+        Link("Paper", "https://proceedings.neurips.cc/paper/2020/hash/3812f9a59b634c2a9c574610eaba5bed-Abstract.html"),
+        Link("Preprint", "https://arxiv.org/abs/2006.08656"), Link("Code", "https://github.com/locuslab/mdeq"))
+    assert [link.label for link in events["h-mem"].links] == ["Talk", "Paper", "Code"]
+    assert [link.label for link in events["what-do-neural-networks-learn-when"].links] == ["Talk", "Paper", "Preprint"]
     for ident in ("break-20201208-0645", "qa-20201208-0740", "qa-20201208-0830", "break-20201208-0840"):
-        assert events[ident].links.talk == SESSION_URL
+        assert events[ident].url == SESSION_URL
+        assert events[ident].links == (Link("Session", SESSION_URL),)
+
+
+def test_import_programme_places_each_event_in_its_session(programme):
+    """A page names no rooms or tracks: the session is the room, its area the track."""
+    assert {(e.room, e.track, e.day.isoformat(), e.language, e.source_key) for e in programme.events} == {
+        ("Orals & Spotlights Track 08: Deep Learning", "Deep Learning", "2020-12-08", "", "")}
 
 
 def test_import_programme_qa_covers_preceding_spotlights(programme):
@@ -120,23 +133,38 @@ def test_import_programme_ids_do_not_depend_on_position(tmp_path):
     assert events["on-the-modularity-of-hypernetworks"].start.strftime("%H:%M") == "06:00"
 
 
-def test_committed_data_is_the_importers_output():
-    """The shipped data file is exactly what the importer makes of seeds/."""
-    committed = SHIPPED_DATA
-    stamp = datetime.fromisoformat(json.loads(committed.read_text())["sessions"][0]["events"][0]["created"])
-    fresh = import_programme(SEEDS / "programme.json", stamp)
-    assert dumps(fresh) == committed.read_text(encoding="utf-8")
+def repository_copy(tmp_path: Path) -> Path:
+    """seeds/ and data/ as in the repository, so that the recorded source reads ../seeds/programme.json."""
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    (tmp_path / "data").mkdir()
+    return tmp_path / "data" / "programme.json"
+
+
+def test_committed_data_is_the_importers_output(app, tmp_path):
+    """The shipped data file is exactly what `import` makes of seeds/, its source recorded."""
+    output = repository_copy(tmp_path)
+    stamp = json.loads(SHIPPED_DATA.read_text())["sessions"][0]["events"][0]["created"]
+    result = app.test_cli_runner().invoke(args=[
+        "import", str(tmp_path / "seeds" / "programme.json"), "--output", str(output), "--stamp", stamp])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"Wrote {output}: 1 session(s), 15 events, 41 authors.\n"
+    assert output.read_text(encoding="utf-8") == SHIPPED_DATA.read_text(encoding="utf-8")
+    assert json.loads(output.read_text())["sources"] == [
+        {"location": "../seeds/programme.json", "timezone": "", "etag": "", "last_modified": ""}]
 
 
 def test_cli_reimport_unchanged_changes_nothing(app, tmp_path):
-    """Re-importing the same page over the data file keeps every byte."""
-    output = tmp_path / "programme.json"
+    """Re-importing the same page over the data file writes nothing: every byte and the file stay."""
+    output = repository_copy(tmp_path)
     shutil.copy(SHIPPED_DATA, output)
-    result = app.test_cli_runner().invoke(args=["import-seed", str(SEEDS / "programme.json"), "-o", str(output),
-                                                "--stamp", "2030-01-01T00:00:00Z"])
+    before = output.stat()
+    result = app.test_cli_runner().invoke(args=["import-seed", str(tmp_path / "seeds" / "programme.json"),
+                                                "-o", str(output), "--stamp", "2030-01-01T00:00:00Z"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("added: none\nchanged: none\ncancelled: none\nrestored: none\nunchanged: 15\n")
-    assert output.read_bytes() == (SHIPPED_DATA).read_bytes()
+    assert result.output == ("added: none\nchanged: none\ncancelled: none\nrestored: none\nunchanged: 15\n"
+                             f"Nothing changed: {output} left as it was.\n")
+    assert output.read_bytes() == SHIPPED_DATA.read_bytes()
+    assert (output.stat().st_ino, output.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
 BROKEN_PAGES = [
@@ -175,15 +203,6 @@ def test_import_programme_talk_without_links_fails(tmp_path):
         return "".join(line for line in table.splitlines(True) if not line.startswith("H-Mem"))
     with pytest.raises(LinksError, match=r":\d+: the talk 'H-Mem: Harnessing .*' has no row in"):
         import_programme(seed_copy(tmp_path, links=drop_hmem), STAMP)
-
-
-def test_cli_import_seed_writes_data(app, tmp_path):
-    output = tmp_path / "programme.json"
-    result = app.test_cli_runner().invoke(args=[
-        "import-seed", str(SEEDS / "programme.json"), "--output", str(output), "--stamp", "2026-11-27T00:00:00Z"])
-    assert result.exit_code == 0, result.output
-    assert result.output == f"Wrote {output}: 1 session(s), 15 events, 41 authors.\n"
-    assert output.read_text(encoding="utf-8") == (SHIPPED_DATA).read_text(encoding="utf-8")
 
 
 def test_cli_import_seed_broken_page_writes_nothing(app, tmp_path):

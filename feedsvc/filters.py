@@ -1,0 +1,249 @@
+"""The feed filters, each one unit, all declared in `FILTERS`.
+
+A filter is a query parameter (`track=`), the ids an event has for it, how a
+value a person typed becomes those ids, the words a calendar's name uses for
+it and, where it has one, the folder of its readable feeds (`/tracks/<id>.ics`)
+and of its list (`/api/tracks`). The query parser, the calendars' names, the
+alias routes, the export, the JSON lists and the page all read this table:
+adding a filter, say `level=`, is one entry here and its test.
+
+Pure: no Flask. Each filter finds its events in an index made once per
+programme, so a small part of a big programme costs the size of the part.
+"""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Callable
+
+from .model import Event, Programme, fold, plural, slugify, type_id
+
+SHOWN_LENGTH = 60  # characters of a bad value quoted back in an error
+LISTED_AT_MOST = 30  # accepted values listed in an error; beyond, the API's list is named
+
+
+class BadQuery(ValueError):
+    """The request is malformed: answered with 400."""
+
+
+class UnknownName(LookupError):
+    """A well-formed name that is not in the programme: answered with 404."""
+
+
+def shown(value: str) -> str:
+    """A value quoted for an error message: escaped (no CR, LF or NUL gets
+    through) and cut short, so a hostile value cannot shape the answer."""
+    return repr(value if len(value) <= SHOWN_LENGTH else value[:SHOWN_LENGTH] + "\u2026")
+
+
+def closest(value: str, candidates: list[str]) -> list[str]:
+    if len(value) > SHOWN_LENGTH:
+        return []
+    return difflib.get_close_matches(value, candidates, n=3, cutoff=0.6)
+
+
+def did_you_mean(names: list[str]) -> str:
+    return f"; did you mean {', '.join(names)}?" if names else ""
+
+
+def items(value: str, name: str) -> list[str]:
+    """The values of one parameter: comma-separated, blanks dropped."""
+    found = [item.strip() for item in value.split(",") if item.strip()]
+    if not found:
+        raise BadQuery(f"{name}= is empty; give a value or leave the parameter out")
+    return found
+
+
+def joined(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def positions_by(programme: Programme, keys: Callable[[Event], list[str]]) -> dict[str, tuple[int, ...]]:
+    """Each key to the positions, ascending, of the events that have it."""
+    index: dict[str, list[int]] = {}
+    for position, event in enumerate(programme.events):
+        for key in keys(event):
+            index.setdefault(key, []).append(position)
+    return {key: tuple(found) for key, found in index.items()}
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """A filter on something with an id and a name (a type, a track, a room, a day, …).
+
+    A value matches by id or by name, ignoring case and accents; "orals" finds "oral".
+    An unknown value is a 400 listing the accepted ids when `listed` (short lists),
+    else a 404 suggesting the closest ones.
+    """
+
+    name: str  # the query parameter
+    folder: str  # of the alias feeds and the API's list: /tracks/<id>.ics, /api/tracks
+    key: Callable[[Event], str]  # the event's id for it; "" for none
+    label: Callable[[Event, Programme], str]
+    words: Callable[[list[str]], str]  # for a calendar's name: ["Security"] to "in track Security"
+    title: str = ""  # of its ticks on the page: "Tracks"
+    normal: Callable[[str], str] = slugify
+    listed: bool = True
+
+    def index(self, programme: Programme) -> dict[str, tuple[int, ...]]:
+        return programme.derived(self.name, lambda p: positions_by(p, lambda e: [k] if (k := self.key(e)) else []))
+
+    def labels(self, programme: Programme) -> dict[str, str]:
+        """Id to name, in order of first appearance (events are in time order)."""
+        return programme.derived(f"{self.name} labels", lambda p: {
+            key: self.label(p.events[found[0]], p) for key, found in self.index(p).items()})
+
+    def _lookup(self, programme: Programme) -> dict[str, str]:
+        def build(p: Programme) -> dict[str, str]:
+            names = {self.normal(label): key for key, label in self.labels(p).items()}
+            return {**names, **{self.normal(key): key for key in self.labels(p)}}
+        return programme.derived(f"{self.name} lookup", build)
+
+    def resolve(self, value: str, programme: Programme) -> set[str]:
+        lookup = self._lookup(programme)
+        found = set()
+        for item in items(value, self.name):
+            wanted = self.normal(item)
+            key = lookup.get(wanted) or lookup.get(wanted.removesuffix("s"))
+            if key is None:
+                raise self._unknown(item, list(self.labels(programme)))
+            found.add(key)
+        return found
+
+    def _unknown(self, item: str, ids: list[str]) -> Exception:
+        if self.listed and len(ids) <= LISTED_AT_MOST:
+            return BadQuery(f"unknown {self.name} {shown(item)}; accepted: {', '.join(ids)}")
+        return UnknownName(f"no {self.name} {shown(item)}" + did_you_mean(closest(self.normal(item), ids))
+                           + f"; see /api/{self.folder} for the list")
+
+    def positions(self, programme: Programme, values: frozenset[str]) -> Sequence[int]:
+        return union(self.index(programme), values)
+
+    def describe(self, programme: Programme, values: frozenset[str]) -> str:
+        labels = self.labels(programme)
+        return self.words([labels[key] for key in labels if key in values])
+
+
+def union(index: dict[str, tuple[int, ...]], values: frozenset[str]) -> Sequence[int]:
+    if len(values) == 1:  # already in order
+        return index.get(next(iter(values)), ())
+    return sorted({p for value in values for p in index.get(value, ())})
+
+
+@dataclass(frozen=True)
+class Authors:
+    """`author=`: an author id, a full name or a surname (any trailing part of the name)."""
+
+    name: str = "author"
+    folder: str = "authors"
+
+    def index(self, programme: Programme) -> dict[str, tuple[int, ...]]:
+        return programme.derived(self.name, lambda p: positions_by(p, lambda e: [a.id for a in e.authors]))
+
+    def resolve(self, value: str, programme: Programme) -> set[str]:
+        found = set()
+        for item in items(value, self.name):
+            wanted = slugify(item)
+            matched = set(programme.authors_by_tail.get(wanted, ()))
+            if not matched:
+                tails = closest(wanted, list(programme.authors_by_tail))  # "koltr" is close to "kolter"
+                near = list(dict.fromkeys(i for tail in tails for i in programme.authors_by_tail[tail]))[:3]
+                raise UnknownName(f"no author {shown(item)}" + did_you_mean(near)
+                                  + "; see /api/authors for the list")
+            found |= matched
+        return found
+
+    def positions(self, programme: Programme, values: frozenset[str]) -> Sequence[int]:
+        return union(self.index(programme), values)
+
+    def describe(self, programme: Programme, values: frozenset[str]) -> str:
+        return "by " + joined([programme.authors_by_id[a].name for a in sorted(values)])
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """`event=`: a personal "my talks" feed of chosen event ids."""
+
+    name: str = "event"
+    folder: str = ""  # one event is a download of its own: /events/<id>.ics
+
+    def resolve(self, value: str, programme: Programme) -> set[str]:
+        return {lookup_id(item, "event", programme.events_by_id) for item in items(value, self.name)}
+
+    def positions(self, programme: Programme, values: frozenset[str]) -> Sequence[int]:
+        index = programme.derived("event positions", lambda p: {e.id: i for i, e in enumerate(p.events)})
+        return sorted(index[value] for value in values)
+
+    def describe(self, programme: Programme, values: frozenset[str]) -> str:
+        return f"My selection ({len(values)} events)"
+
+
+def lookup_id(value: str, name: str, known: dict) -> str:
+    """`value` as one of the `known` ids (ignoring case), or `UnknownName` with suggestions."""
+    ident = value.strip().lower()
+    if ident not in known:
+        raise UnknownName(f"no {name} {shown(value)}" + did_you_mean(closest(ident, list(known))))
+    return ident
+
+
+@dataclass(frozen=True)
+class Words:
+    """`q=`: words that must all appear in the title, subtitle, persons or abstract,
+    ignoring case and accents. Each value is one search; any of them matches."""
+
+    name: str = "q"
+    folder: str = ""
+
+    def resolve(self, value: str, programme: Programme) -> set[str]:
+        searches = set()
+        for item in items(value, self.name):
+            words = fold(item).split()
+            if not words:
+                raise BadQuery(f"q={shown(item)} has no words; give words to look for, e.g. q=deep learning")
+            searches.add(" ".join(words))
+        return searches
+
+    def positions(self, programme: Programme, values: frozenset[str]) -> Sequence[int]:
+        texts = programme.derived(self.name, lambda p: tuple(map(searchable, p.events)))
+        searches = [search.split() for search in values]
+        return [i for i, text in enumerate(texts) if any(all(w in text for w in words) for words in searches)]
+
+    def describe(self, programme: Programme, values: frozenset[str]) -> str:
+        return "matching " + " or ".join(f"\u201c{v}\u201d" for v in sorted(values))
+
+
+def searchable(event: Event) -> str:
+    return fold("\n".join([event.title, event.subtitle, *(a.name for a in event.authors), event.abstract]))
+
+
+def day_label(day: date) -> str:
+    """ "Tuesday 8 December 2020"."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+# The order is the canonical order of parameters in a feed's URL (and so of its ETag).
+FILTERS = {f.name: f for f in (
+    Labelled("session", "sessions", key=lambda e: e.session_id,
+             label=lambda e, p: p.sessions_by_id[e.session_id].title,
+             words=lambda titles: "in " + joined(titles), listed=False),
+    Labelled("type", "types", key=lambda e: e.type, label=lambda e, p: e.type_label,
+             words=lambda labels: joined([plural(label) for label in labels]), normal=type_id,
+             title="Event types"),
+    Authors(),
+    Chosen(),
+    Labelled("track", "tracks", key=lambda e: slugify(e.track), label=lambda e, p: e.track,
+             words=lambda names: "in track " + joined(names), title="Tracks"),
+    Labelled("room", "rooms", key=lambda e: slugify(e.room), label=lambda e, p: e.room,
+             words=lambda names: "in room " + joined(names), title="Rooms"),
+    Labelled("day", "days", key=lambda e: e.day.isoformat(), label=lambda e, p: day_label(e.day),
+             words=lambda names: "on " + joined(names), title="Days"),
+    Labelled("language", "languages", key=lambda e: slugify(e.language), label=lambda e, p: e.language,
+             words=lambda names: "in " + joined(names), title="Languages"),
+    Words(),
+)}
+# The filters that say what kind of events a feed holds, first found first: the head of its name.
+HEADS = ("event", "type")
+# The filters with readable feeds, `/<folder>/<id>.ics`.
+ALIASED = tuple(f for f in FILTERS.values() if f.folder)

@@ -1,0 +1,244 @@
+"""What every source format shares: its errors, the import's options, text cleaning, and
+the one mapping of a schedule export (frab, pretalx; XML or JSON) to a `Programme`. A format
+module only pulls raw strings, each with its place in the file, into a `ScheduleRecord`: times,
+ids, persons and HTML are decided here once, so both formats of a schedule import alike.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import lxml.html
+import pytz
+from inscriptis import get_text
+from inscriptis.model.config import ParserConfig
+from lxml.html.defs import tags as HTML_TAGS
+
+from ..model import CONFIRMED, Author, Conference, Event, Link, Programme, Session, slugify, type_id
+
+ID_WORDS = 6
+DURATION = re.compile(r"(\d+):([0-5]\d)(?::([0-5]\d))?")  # hours may exceed 23
+CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")
+
+
+class SourceError(ValueError):
+    """A source that cannot be imported. The message names the source (and the line of
+    an XML file or the JSON path of the value) and says what is wrong: nothing is written."""
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    stamp: datetime  # when the imported events were created or last changed (UTC)
+    timezone: str | None = None  # IANA zone for a source that names none (`--timezone`)
+
+
+def clean(text: str) -> str:
+    """Normalise to NFC and drop control characters, which break calendar clients."""
+    text = unicodedata.normalize("NFC", text)
+    return "".join(c for c in text if c == "\n" or unicodedata.category(c) != "Cc").strip()
+
+
+@dataclass(frozen=True)
+class Located:
+    """A raw value still to be parsed, with its place ("f.xml:12", "f.json: $.…date"),
+    so that a bad value is reported where it is, whichever format it came from."""
+
+    text: str
+    where: str
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One event as the file gives it: unparsed strings, "" when absent. Persons are
+    Authors with no id yet (name, upstream id); links are labelled as the file labels them."""
+
+    where: str
+    day: Located  # the date of the day the file lists the event under
+    day_start: Located | None  # when that day begins, if the file says so
+    date: Located | None  # ISO 8601 start, with or without offset
+    start: Located | None  # HH:MM on the day, for files without `date`
+    duration: Located
+    guid: str
+    upstream_id: str
+    title: str
+    subtitle: str = ""
+    type_label: str = ""
+    track: str = ""
+    room: str = ""
+    language: str = ""
+    abstract: str = ""
+    description: str = ""
+    url: str = ""
+    persons: tuple[Author, ...] = ()
+    links: tuple[Link, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScheduleRecord:
+    acronym: str
+    title: str
+    url: str
+    time_zone_name: str
+    events: tuple[EventRecord, ...]
+
+
+def zone_of(record: ScheduleRecord, origin: str, options: ImportOptions):
+    """The file's zone; --timezone only stands in for a file that names none."""
+    named, given = record.time_zone_name.strip(), (options.timezone or "").strip()
+    if not named and not given:
+        raise SourceError(f"{origin}: the schedule has no time_zone_name; give the conference's "
+                          "zone with --timezone ZONE, an IANA name such as Europe/Berlin")
+    if named and given and named != given:
+        raise SourceError(f"{origin}: the schedule's time_zone_name {named!r} differs from "
+                          f"--timezone {given!r}; leave out --timezone or give {named!r}")
+    if (named or given) not in pytz.all_timezones_set:
+        raise SourceError(f"{origin}: unknown time zone {named or given!r}; "
+                          "use an IANA name such as Europe/Berlin")
+    return pytz.timezone(named or given)
+
+
+def numbers(value: Located, pattern: re.Pattern, expected: str) -> list[int]:
+    match = pattern.fullmatch(value.text.strip())
+    if not match:
+        raise SourceError(f"{value.where}: {value.text!r} is not {expected}")
+    return [int(part or 0) for part in match.groups()]
+
+
+def iso(value: Located, kind: type[date] | type[datetime]):
+    try:
+        return kind.fromisoformat(value.text.strip())
+    except ValueError as error:
+        example = "2024-10-26T23:30:00+02:00" if kind is datetime else "2024-10-26"
+        raise SourceError(f"{value.where}: {value.text!r} is not an ISO 8601 {kind.__name__} "
+                          f"such as {example}") from error
+
+
+def localize(naive: datetime, zone, where: str) -> datetime:
+    try:
+        return zone.localize(naive, is_dst=None)
+    except pytz.exceptions.InvalidTimeError as error:
+        happens = "twice" if isinstance(error, pytz.exceptions.AmbiguousTimeError) else "never"
+        raise SourceError(f"{where}: {naive:%Y-%m-%d %H:%M} happens {happens} in {zone.zone} "
+                          "(the clocks change); give the time with its UTC offset") from error
+
+
+def moment(value: Located, zone) -> datetime:
+    found = iso(value, datetime)
+    return found.astimezone(zone) if found.tzinfo else localize(found, zone, value.where)
+
+
+def starts(event: EventRecord, zone) -> datetime:
+    """From `date` if given; else the day's date and the clock time, which is on the next
+    calendar date if it is earlier than the day's start (a talk at 00:30 of a long day)."""
+    if event.date is not None:
+        return moment(event.date, zone)
+    if event.start is None:
+        raise SourceError(f"{event.where}: the event has neither a date nor a start time")
+    clock = time(*numbers(event.start, CLOCK, "a start time HH:MM or HH:MM:SS"))
+    naive = datetime.combine(iso(event.day, date), clock)
+    if event.day_start is not None and naive < moment(event.day_start, zone).replace(tzinfo=None):
+        naive += timedelta(days=1)
+    return localize(naive, zone, event.start.where)
+
+
+def readable(text: str) -> str:
+    """Plain text of an abstract: HTML (elements lxml knows as HTML; "a < b" or Markdown is
+    not) to paragraphs, list items and link targets; plain text only cleaned."""
+    text = clean(text)  # first: lxml refuses control characters
+    if text and any(element.tag in HTML_TAGS for element in
+                    lxml.html.fragment_fromstring(text, create_parent="div").iterdescendants()):
+        text = clean(get_text(text, ParserConfig(display_links=True)))
+    lines = "\n".join(line.rstrip() for line in text.split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", lines)
+
+
+def unique(wanted: str, suffix: str, taken: set[str]) -> str:
+    """`wanted`, or `wanted-suffix` if taken, numbered on if that is taken too."""
+    candidate, number = wanted, 2
+    if candidate in taken:
+        candidate = "-".join(part for part in (wanted, suffix) if part)
+    while candidate in taken:
+        candidate, number = f"{wanted}-{suffix}-{number}", number + 1
+    taken.add(candidate)
+    return candidate
+
+
+def authors(persons: tuple[Author, ...], known: dict[str, Author],
+            taken: set[str]) -> tuple[Author, ...]:
+    """One Author per upstream person (per name if it has no upstream id) in every event;
+    a different person whose slug is taken gets their upstream id added to it."""
+    for person in persons:
+        name, upstream = clean(person.name), person.upstream.strip()
+        if name and (upstream or name) not in known:
+            wanted = slugify(name) or slugify(upstream) or "person"
+            known[upstream or name] = Author(unique(wanted, slugify(upstream), taken), name, upstream)
+    found = (known[p.upstream.strip() or clean(p.name)] for p in persons if clean(p.name))
+    return tuple(dict.fromkeys(found))
+
+
+def event_slug(title: str, label: str, start: datetime) -> str:
+    short = title.split(":")[0] if ":" in title else title
+    slug = "-".join(slugify(short).split("-")[:ID_WORDS])
+    return slug or f"{type_id(label)}-{start:%Y%m%d-%H%M}"
+
+
+def web(url: str) -> str:
+    """`url` if it is http(s), else "": calendars must not link to javascript: or file:."""
+    url = url.strip()
+    return url if url.lower().startswith(("http://", "https://")) else ""
+
+
+def links_of(event: EventRecord) -> tuple[Link, ...]:
+    """The event page first, then the source's links; each URL once."""
+    kept: dict[str, Link] = {}
+    for link in [Link("Event page", event.url)] + list(event.links):
+        url = web(link.url)
+        if url and url not in kept:
+            kept[url] = Link(clean(link.label) or url, url)
+    return tuple(kept.values())
+
+
+def source_keys(record: ScheduleRecord) -> list[str]:
+    """Each event's identity: its guid, else its id with the acronym; never shared."""
+    seen: dict[str, str] = {}
+    for event in record.events:
+        upstream = event.upstream_id.strip()
+        key = event.guid.strip() or (f"{record.acronym.strip()}/{upstream}" if upstream else "")
+        if not key:
+            raise SourceError(f"{event.where}: the event has neither a guid nor an id")
+        if key in seen:
+            raise SourceError(f"{event.where}: the event key {key!r} is also that of the event at "
+                              f"{seen[key]}; each event needs its own guid or id")
+        seen[key] = event.where
+    return list(seen)
+
+
+def build_programme(record: ScheduleRecord, origin: str, options: ImportOptions) -> Programme:
+    """One session of the file's events in order of start (then file order); ids are given
+    in that order, so the same file always gives the same ids."""
+    session_id = slugify(record.acronym)
+    if not session_id:
+        raise SourceError(f"{origin}: the conference acronym {record.acronym!r} gives no id; "
+                          "it needs letters or digits")
+    zone = zone_of(record, origin, options)
+    keys = source_keys(record)
+    timed = sorted(((starts(e, zone), e, key) for e, key in zip(record.events, keys)), key=lambda t: t[0])
+    ids, names, known, events = set(), set(), {}, []
+    for start, raw, key in timed:
+        label, title = clean(raw.type_label) or "Event", clean(raw.title)
+        hours, minutes, seconds = numbers(raw.duration, DURATION, "a duration HH:MM or HH:MM:SS")
+        events.append(Event(
+            id=unique(event_slug(title, label, start), slugify(raw.upstream_id or raw.guid), ids),
+            session_id=session_id, type=type_id(label), type_label=label, title=title,
+            authors=authors(raw.persons, known, names), abstract=readable(raw.abstract),
+            description=readable(raw.description), start=start,
+            end=start + timedelta(hours=hours, minutes=minutes, seconds=seconds),
+            day=iso(raw.day, date), url=web(raw.url), links=links_of(raw),
+            subtitle=clean(raw.subtitle), track=clean(raw.track), room=clean(raw.room),
+            language=clean(raw.language), source_key=key, status=CONFIRMED, sequence=0,
+            created=options.stamp, last_modified=options.stamp))
+    title = clean(record.title) or clean(record.acronym)
+    session = Session(session_id, title, "", (), web(record.url), tuple(events))
+    return Programme(Conference(name=title, venue=title, timezone=zone.zone), (session,))
