@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from functools import cached_property, lru_cache
 
 import pytz
-from icalendar import Alarm, Calendar, Component, Event, Timezone, vDuration, vText
+from icalendar import Alarm, Calendar, Component, Event, Timezone, vDDDTypes, vDuration, vText
 
 from .model import Event as ProgrammeEvent
 from .model import Programme, plural
@@ -112,9 +112,9 @@ def build_event(event: ProgrammeEvent, programme: Programme, alarm: int | None =
     component.add("created", event.created)
     component.add("last-modified", event.last_modified)
     component.add("sequence", event.sequence)
-    component.add("dtstart", event.start)
+    component.add("dtstart", unambiguous(event.start))
     if event.end > event.start:  # RFC 5545: DTEND is later than DTSTART; without it, an instant
-        component.add("dtend", event.end)
+        component.add("dtend", unambiguous(event.end))
     # Not every client shows STATUS:CANCELLED (Google Calendar ignores it), so say it in words too.
     component.add("summary", f"Cancelled: {event.title}" if event.is_cancelled else event.title)
     component.add("description", describe_event(event, programme))
@@ -128,6 +128,19 @@ def build_event(event: ProgrammeEvent, programme: Programme, alarm: int | None =
     if alarm is not None:
         component.add_component(build_alarm(alarm))
     return component
+
+
+def unambiguous(moment: datetime) -> datetime:
+    """`moment`, or in UTC if its wall-clock time happens twice (the hour the clocks go back):
+    a local time with a TZID means the first of the two (RFC 5545, 3.3.5)."""
+    zone = moment.tzinfo
+    try:
+        zone.localize(moment.replace(tzinfo=None), is_dst=None)
+    except pytz.exceptions.AmbiguousTimeError:
+        return moment.astimezone(pytz.utc)
+    except AttributeError:  # a fixed offset, such as UTC, has no repeated hour
+        pass
+    return moment
 
 
 def build_alarm(minutes: int) -> Alarm:
@@ -145,9 +158,21 @@ def alarm_bytes(minutes: int | None) -> bytes:
 
 @lru_cache(maxsize=64)
 def build_timezone(zone_name: str, first: date, last: date) -> Timezone:
-    """A VTIMEZONE covering only `first` to `last`, not the library's 1970–2038."""
-    return Timezone.from_tzinfo(pytz.timezone(zone_name), tzid=zone_name,
-                                first_date=first, last_date=last)
+    """A VTIMEZONE covering only `first` to `last`, not the library's 1970–2038.
+
+    RFC 5545 (3.6.5) reads an observance's DTSTART in the offset before it,
+    TZOFFSETFROM: Berlin leaves summer time at 03:00 CEST. The library writes
+    the local time after the change (02:00) for pytz zones, which puts the
+    change an hour early for a strict client; each DTSTART is moved back to
+    the offset before. `tests/test_ical.py` checks every change's instant
+    against the zone's own rules.
+    """
+    component = Timezone.from_tzinfo(pytz.timezone(zone_name), tzid=zone_name,
+                                     first_date=first, last_date=last)
+    for observance in component.subcomponents:
+        before, after = observance["TZOFFSETFROM"].td, observance["TZOFFSETTO"].td
+        observance["DTSTART"] = vDDDTypes(observance.decoded("DTSTART") + before - after)
+    return component
 
 
 @lru_cache(maxsize=64)

@@ -34,7 +34,7 @@ def recorded(location: str, output: Path) -> str:
 
 def located(record: SourceRecord, output: Path) -> str:
     """Where a recorded source is read from now."""
-    return record.location if is_url(record.location) else str(output.resolve().parent / record.location)
+    return record.location if is_url(record.location) else str((output.resolve().parent / record.location).resolve())
 
 
 def import_sources(locations: list[str], output: Path, options: ImportOptions, fresh: bool = False,

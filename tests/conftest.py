@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import icalendar
@@ -62,9 +64,9 @@ def parse_both(body: bytes) -> dict[str, tuple[datetime, datetime]]:
     fails unless both parsers accept the file and agree on every event."""
     text = body.decode("utf-8")
     by_icalendar = {
-        str(e["UID"]): (e.decoded("DTSTART").astimezone(UTC), e.decoded("DTEND").astimezone(UTC))
+        str(e["UID"]): (e.start.astimezone(UTC), e.end.astimezone(UTC))
         for e in icalendar.Calendar.from_ical(text).walk("VEVENT")}
-    by_ical = {e.uid: (e.dtstart.astimezone(UTC), e.dtend.astimezone(UTC))
+    by_ical = {e.uid: (e.start.astimezone(UTC), e.end.astimezone(UTC))  # no DTEND: an instant
                for e in IcsCalendarStream.calendar_from_ics(text).events}
     assert by_icalendar == by_ical
     return by_icalendar
@@ -101,3 +103,52 @@ def server():
     """The Procfile's server, running for the whole test session: its base URL."""
     with running_server({"FEEDSVC_BASE_URL": BASE_URL}) as base:
         yield base
+
+
+class SourceHandler(BaseHTTPRequestHandler):
+    """Answers each path with the route the test registered, recording what it was sent."""
+
+    def do_GET(self):
+        self.server.seen.append((self.path, self.headers))
+        try:
+            self.server.routes[self.path](self)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up, as it should
+            pass
+
+    def reply(self, status, body=b"", **headers):
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class SourceServer(ThreadingHTTPServer):
+    """A real HTTP server on loopback for URL sources: each test registers its routes."""
+
+    daemon_threads = False  # so that server_close() waits for every handler to finish
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.server_address[1]}{path}"
+
+    def route(self, path):
+        def register(answer):
+            self.routes[path] = answer
+            return answer
+        return register
+
+
+@pytest.fixture
+def source_server():
+    httpd = SourceServer(("127.0.0.1", 0), SourceHandler)
+    httpd.routes, httpd.seen, httpd.stop = {}, [], threading.Event()
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01})
+    thread.start()
+    yield httpd
+    httpd.stop.set()
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()

@@ -5,10 +5,8 @@ import gzip
 import os
 import re
 import socket
-import threading
 import time
 import tracemalloc
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -21,51 +19,9 @@ ETAG = '"v1"'
 MODIFIED = "Tue, 01 Dec 2026 10:00:00 GMT"
 
 
-class Handler(BaseHTTPRequestHandler):
-    """Answers each path with the route the test registered, recording what it was sent."""
-
-    def do_GET(self):
-        self.server.seen.append((self.path, self.headers))
-        try:
-            self.server.routes[self.path](self)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up, as it should
-            pass
-
-    def reply(self, status, body=b"", **headers):
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name.replace("_", "-"), value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = False  # so that server_close() waits for every handler to finish
-
-    def url(self, path):
-        return f"http://127.0.0.1:{self.server_address[1]}{path}"
-
-    def route(self, path):
-        def register(answer):
-            self.routes[path] = answer
-            return answer
-        return register
-
-
 @pytest.fixture
-def server():
-    httpd = Server(("127.0.0.1", 0), Handler)
-    httpd.routes, httpd.seen, httpd.stop = {}, [], threading.Event()
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01})
-    thread.start()
-    yield httpd
-    httpd.stop.set()
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+def server(source_server):
+    return source_server
 
 
 @pytest.fixture

@@ -3,16 +3,18 @@ feeds assembled from pre-rendered events equal the library's whole calendar."""
 from __future__ import annotations
 
 import random
+from datetime import date, datetime, time, timedelta, timezone
 from collections import Counter
 
 import icalendar
 import pytest
+import pytz
 from icalendar.parser import Contentline
 
 from bench.synthetic import generate
 from feedsvc import SHIPPED_DATA, create_app
 from feedsvc.feeds import Catalog
-from feedsvc.ical import build_calendar, fold
+from feedsvc.ical import build_calendar, build_timezone, fold
 from feedsvc.query import parse_feed_query
 
 from .conftest import BASE_URL, expected_times, parse_both
@@ -187,3 +189,31 @@ def test_render_is_byte_identical_across_instances(tmp_path):
     for url in ("/calendar.ics", "/calendar.ics?type=spotlight&alarm=5", "/events/h-mem.ics"):
         one, two = first.get(url), second.get(url)
         assert one.data == two.data and one.headers["ETag"] == two.headers["ETag"]
+
+
+@pytest.mark.parametrize("zone_name, first, last", [
+    ("Europe/Berlin", date(2024, 10, 25), date(2024, 10, 29)),  # the last Sunday of October
+    ("America/New_York", date(2024, 3, 1), date(2024, 11, 30)),  # both changes
+    ("Australia/Lord_Howe", date(2024, 3, 1), date(2024, 11, 30)),  # half-hour changes
+    ("America/Los_Angeles", date(2020, 12, 8), date(2020, 12, 9)),  # none: the seed's
+    ("UTC", date(2024, 8, 17), date(2024, 8, 19)),
+])
+def test_each_observance_starts_when_the_zone_changes(zone_name, first, last):
+    """RFC 5545: an observance's DTSTART is local time in its TZOFFSETFROM. Read that way,
+    every onset is an instant at which the zone's own offset changes to TZOFFSETTO, and every
+    change in the range has its onset."""
+    zone = pytz.timezone(zone_name)
+    onsets = []
+    for observance in build_timezone(zone_name, first, last).subcomponents:
+        before, after = observance["TZOFFSETFROM"].td, observance["TZOFFSETTO"].td
+        onset = (observance.decoded("DTSTART") - before).replace(tzinfo=timezone.utc)
+        assert onset.astimezone(zone).utcoffset() == after
+        if before != after:
+            assert (onset - timedelta(seconds=1)).astimezone(zone).utcoffset() == before
+            onsets.append(onset)
+    quarters = [datetime.combine(first, time(), timezone.utc) + timedelta(minutes=15 * q)
+                for q in range((last - first).days * 96)]
+    changes = [later for earlier, later in zip(quarters, quarters[1:])
+               if earlier.astimezone(zone).utcoffset() != later.astimezone(zone).utcoffset()]
+    assert onsets == changes and len(changes) == {"America/New_York": 2, "Australia/Lord_Howe": 2,
+                                                  "Europe/Berlin": 1}.get(zone_name, 0)
