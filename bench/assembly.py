@@ -32,6 +32,9 @@ def feed_requests(programme: Programme) -> dict[str, list[tuple[str, str]]]:
         "author": [("author", busiest)],
         "session": [("session", programme.sessions[0].id)],
         "5 events": [("event", ",".join(chosen))],
+        "track": [("track", programme.events[0].track)],
+        "day and room": [("day", programme.events[-1].day.isoformat()), ("room", programme.events[-1].room)],
+        "words (q=)": [("q", "lottery tickets")],
     }
 
 

@@ -23,7 +23,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from .model import CANCELLED, CONFIRMED, Event, Programme, Session
+from .model import CANCELLED, CONFIRMED, Event, Programme, Session, slugify, unique
 
 SUMMARY_IDS = 20  # ids listed per kind of change; the rest are counted
 
@@ -142,6 +142,7 @@ def unique_ids(fresh: Programme, previous: Programme, matches: dict[str, str]) -
 
 def reconcile(previous: Programme, fresh: Programme, stamp: datetime) -> tuple[Programme, Changes]:
     """The programme to publish after importing `fresh` over `previous`, and what changed."""
+    fresh = _published_authors(previous, fresh)
     matches = match_events(previous, fresh)
     fresh = fresh.with_ids(unique_ids(fresh, previous, matches))
     changes = Changes()
@@ -171,8 +172,29 @@ def _continue(old: Event | None, previous: Programme, new: Event, fresh: Program
         changes.changed.append((new.id, fields))
     else:
         changes.unchanged += 1
-        return old
+        return replace(old, source_key=new.source_key)  # upstream may re-create an event: its new key
     return replace(new, status=CONFIRMED, sequence=old.sequence + 1, created=old.created, last_modified=stamp)
+
+
+def _published_authors(previous: Programme, fresh: Programme) -> Programme:
+    """`fresh` with each person under the id they were published with, found by the source's
+    id for them: a namesake who comes first in a re-import must not take over their feed.
+    A new person whose id someone published has gets their upstream id added to it."""
+    published = {a.upstream: a.id for a in previous.authors if a.upstream}
+    holders = {a.id: a.upstream for a in previous.authors}
+    taken = set(holders) | {a.id for a in fresh.authors}
+    ids = {}
+    for author in fresh.authors:
+        if author.upstream in published:
+            ids[author] = published[author.upstream]
+        elif author.id in holders and holders[author.id] != author.upstream:
+            ids[author] = unique(author.id, slugify(author.upstream), taken)
+    if all(ident == author.id for author, ident in ids.items()):
+        return fresh
+
+    def renamed(event: Event) -> Event:
+        return replace(event, authors=tuple(replace(a, id=ids.get(a, a.id)) for a in event.authors))
+    return replace(fresh, sessions=tuple(replace(s, events=tuple(map(renamed, s.events))) for s in fresh.sessions))
 
 
 def _regroup(previous: Programme, fresh: Programme, events: list[Event]) -> Programme:

@@ -55,13 +55,14 @@ OUTPUT = click.option("--output", "-o", type=click.Path(dir_okay=False, path_typ
                       help="The data file to write (default: the one the service serves, FEEDSVC_DATA).")
 STAMP = click.option("--stamp", help="Time of this import, ISO 8601 with offset (default: now).")
 DRY_RUN = click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
+FRESH = click.option("--fresh", is_flag=True, help="Ignore the existing data file: no history, no cancellations.")
 
 
 @click.command("import")
 @click.argument("sources", nargs=-1, required=True)
 @OUTPUT
 @STAMP
-@click.option("--fresh", is_flag=True, help="Ignore the existing data file: no history, no cancellations.")
+@FRESH
 @DRY_RUN
 @click.option("--timezone", help="The conference's IANA zone (e.g. Europe/Berlin), for a source that names none.")
 def import_command(sources: tuple[str, ...], output: Path | None, stamp: str | None, fresh: bool,
@@ -84,7 +85,7 @@ def import_command(sources: tuple[str, ...], output: Path | None, stamp: str | N
 @click.argument("manifest", default="seeds/programme.json")
 @OUTPUT
 @STAMP
-@click.option("--fresh", is_flag=True, help="Ignore the existing data file: no history, no cancellations.")
+@FRESH
 @DRY_RUN
 @click.pass_context
 def import_seed(context: click.Context, manifest: str, **options):

@@ -89,6 +89,8 @@ class Catalog:
     def __init__(self, programme: Programme):
         self.programme = programme
         self.renderer = FeedRenderer(programme)
+        for chosen in FILTERS.values():  # indexes made with the data, not by the first request
+            chosen.prepare(programme)
         self.query = lru_cache(maxsize=QUERY_CACHE_SIZE)(self._query)
         self._feeds = Bounded(FEED_CACHE_BYTES)
         self.bodies = BodyCache()
@@ -114,8 +116,8 @@ class Catalog:
         programme = self.programme
         if len(programme.sessions) == 1:
             session = programme.sessions[0]
-            return (f"{session.title}, {programme.conference.name}. "
-                    f"Chairs: {', '.join(session.chairs)}.")
+            chairs = f" Chairs: {', '.join(session.chairs)}." if session.chairs else ""
+            return f"{', '.join(dict.fromkeys((session.title, programme.conference.name)))}.{chairs}"
         return f"{programme.conference.name}, {len(programme.sessions)} sessions."
 
     def _home(self) -> str:

@@ -13,6 +13,7 @@ programme, so a small part of a big programme costs the size of the part.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -20,6 +21,7 @@ from typing import Callable
 
 from .model import Event, Programme, fold, plural, slugify, type_id
 
+WORD = re.compile(r"\w+")
 SHOWN_LENGTH = 60  # characters of a bad value quoted back in an error
 LISTED_AT_MOST = 30  # accepted values listed in an error; beyond, the API's list is named
 
@@ -69,11 +71,34 @@ def positions_by(programme: Programme, keys: Callable[[Event], list[str]]) -> di
     return {key: tuple(found) for key, found in index.items()}
 
 
+class Indexed:
+    """A filter whose values are ids an event has (`keys`), found in an index of them."""
+
+    name: str
+
+    def keys(self, event: Event) -> list[str]:
+        raise NotImplementedError
+
+    def index(self, programme: Programme) -> dict[str, tuple[int, ...]]:
+        return programme.derived(self.name, lambda p: positions_by(p, self.keys))
+
+    def prepare(self, programme: Programme) -> None:
+        """Build what requests will look up, when the data loads rather than on a request."""
+        self.index(programme)
+
+    def positions(self, programme: Programme, values: frozenset[str]) -> Sequence[int]:
+        index = self.index(programme)
+        if len(values) == 1:  # already in order
+            return index.get(next(iter(values)), ())
+        return sorted({p for value in values for p in index.get(value, ())})
+
+
 @dataclass(frozen=True)
-class Labelled:
+class Labelled(Indexed):
     """A filter on something with an id and a name (a type, a track, a room, a day, …).
 
-    A value matches by id or by name, ignoring case and accents; "orals" finds "oral".
+    A value matches by id or by name, ignoring case and accents; "orals" finds "oral",
+    "lightning talk" finds "Lightning Talks".
     An unknown value is a 400 listing the accepted ids when `listed` (short lists),
     else a 404 suggesting the closest ones.
     """
@@ -87,8 +112,12 @@ class Labelled:
     normal: Callable[[str], str] = slugify
     listed: bool = True
 
-    def index(self, programme: Programme) -> dict[str, tuple[int, ...]]:
-        return programme.derived(self.name, lambda p: positions_by(p, lambda e: [k] if (k := self.key(e)) else []))
+    def keys(self, event: Event) -> list[str]:
+        key = self.key(event)
+        return [key] if key else []
+
+    def prepare(self, programme: Programme) -> None:
+        self._lookup(programme)
 
     def labels(self, programme: Programme) -> dict[str, str]:
         """Id to name, in order of first appearance (events are in time order)."""
@@ -106,7 +135,7 @@ class Labelled:
         found = set()
         for item in items(value, self.name):
             wanted = self.normal(item)
-            key = lookup.get(wanted) or lookup.get(wanted.removesuffix("s"))
+            key = lookup.get(wanted) or lookup.get(wanted.removesuffix("s")) or lookup.get(wanted + "s")
             if key is None:
                 raise self._unknown(item, list(self.labels(programme)))
             found.add(key)
@@ -118,29 +147,20 @@ class Labelled:
         return UnknownName(f"no {self.name} {shown(item)}" + did_you_mean(closest(self.normal(item), ids))
                            + f"; see /api/{self.folder} for the list")
 
-    def positions(self, programme: Programme, values: frozenset[str]) -> Sequence[int]:
-        return union(self.index(programme), values)
-
     def describe(self, programme: Programme, values: frozenset[str]) -> str:
         labels = self.labels(programme)
         return self.words([labels[key] for key in labels if key in values])
 
 
-def union(index: dict[str, tuple[int, ...]], values: frozenset[str]) -> Sequence[int]:
-    if len(values) == 1:  # already in order
-        return index.get(next(iter(values)), ())
-    return sorted({p for value in values for p in index.get(value, ())})
-
-
 @dataclass(frozen=True)
-class Authors:
+class Authors(Indexed):
     """`author=`: an author id, a full name or a surname (any trailing part of the name)."""
 
     name: str = "author"
     folder: str = "authors"
 
-    def index(self, programme: Programme) -> dict[str, tuple[int, ...]]:
-        return programme.derived(self.name, lambda p: positions_by(p, lambda e: [a.id for a in e.authors]))
+    def keys(self, event: Event) -> list[str]:
+        return [a.id for a in event.authors]
 
     def resolve(self, value: str, programme: Programme) -> set[str]:
         found = set()
@@ -154,9 +174,6 @@ class Authors:
                                   + "; see /api/authors for the list")
             found |= matched
         return found
-
-    def positions(self, programme: Programme, values: frozenset[str]) -> Sequence[int]:
-        return union(self.index(programme), values)
 
     def describe(self, programme: Programme, values: frozenset[str]) -> str:
         return "by " + joined([programme.authors_by_id[a].name for a in sorted(values)])
@@ -172,8 +189,14 @@ class Chosen:
     def resolve(self, value: str, programme: Programme) -> set[str]:
         return {lookup_id(item, "event", programme.events_by_id) for item in items(value, self.name)}
 
+    def prepare(self, programme: Programme) -> None:
+        self._index(programme)
+
+    def _index(self, programme: Programme) -> dict[str, int]:
+        return programme.derived("event positions", lambda p: {e.id: i for i, e in enumerate(p.events)})
+
     def positions(self, programme: Programme, values: frozenset[str]) -> Sequence[int]:
-        index = programme.derived("event positions", lambda p: {e.id: i for i, e in enumerate(p.events)})
+        index = self._index(programme)
         return sorted(index[value] for value in values)
 
     def describe(self, programme: Programme, values: frozenset[str]) -> str:
@@ -190,8 +213,9 @@ def lookup_id(value: str, name: str, known: dict) -> str:
 
 @dataclass(frozen=True)
 class Words:
-    """`q=`: words that must all appear in the title, subtitle, persons or abstract,
-    ignoring case and accents. Each value is one search; any of them matches."""
+    """`q=`: words that must all appear in the title, subtitle, persons or abstract, ignoring
+    case and accents; a word matches the start of a word ("learn" finds "learning", "go" does
+    not find "algorithm"). Each value is one search; any of them matches."""
 
     name: str = "q"
     folder: str = ""
@@ -199,23 +223,27 @@ class Words:
     def resolve(self, value: str, programme: Programme) -> set[str]:
         searches = set()
         for item in items(value, self.name):
-            words = fold(item).split()
+            words = WORD.findall(fold(item))
             if not words:
                 raise BadQuery(f"q={shown(item)} has no words; give words to look for, e.g. q=deep learning")
             searches.add(" ".join(words))
         return searches
 
+    def prepare(self, programme: Programme) -> None:
+        self._texts(programme)
+
+    def _texts(self, programme: Programme) -> tuple[str, ...]:
+        """Each event's words, folded, each after a space: a word starts where " word" is found."""
+        return programme.derived(self.name, lambda p: tuple(" " + " ".join(WORD.findall(fold("\n".join(
+            [e.title, e.subtitle, *(a.name for a in e.authors), e.abstract])))) for e in p.events))
+
     def positions(self, programme: Programme, values: frozenset[str]) -> Sequence[int]:
-        texts = programme.derived(self.name, lambda p: tuple(map(searchable, p.events)))
-        searches = [search.split() for search in values]
-        return [i for i, text in enumerate(texts) if any(all(w in text for w in words) for words in searches)]
+        searches = [[" " + word for word in search.split()] for search in values]
+        return [i for i, text in enumerate(self._texts(programme))
+                if any(all(word in text for word in words) for words in searches)]
 
     def describe(self, programme: Programme, values: frozenset[str]) -> str:
         return "matching " + " or ".join(f"\u201c{v}\u201d" for v in sorted(values))
-
-
-def searchable(event: Event) -> str:
-    return fold("\n".join([event.title, event.subtitle, *(a.name for a in event.authors), event.abstract]))
 
 
 def day_label(day: date) -> str:

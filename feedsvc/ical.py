@@ -133,14 +133,21 @@ def build_event(event: ProgrammeEvent, programme: Programme, alarm: int | None =
 def unambiguous(moment: datetime) -> datetime:
     """`moment`, or in UTC if its wall-clock time happens twice (the hour the clocks go back):
     a local time with a TZID means the first of the two (RFC 5545, 3.3.5)."""
-    zone = moment.tzinfo
+    zone = getattr(moment.tzinfo, "zone", None)  # a fixed offset, such as UTC, repeats no hour
+    return moment.astimezone(pytz.utc) if zone and repeated(zone, moment.replace(tzinfo=None)) else moment
+
+
+@lru_cache(maxsize=4096)
+def repeated(zone_name: str, wall_clock: datetime) -> bool:
+    """Whether `wall_clock` happens twice in the zone; kept, since a programme's events
+    share a few hundred start times."""
     try:
-        zone.localize(moment.replace(tzinfo=None), is_dst=None)
+        pytz.timezone(zone_name).localize(wall_clock, is_dst=None)
     except pytz.exceptions.AmbiguousTimeError:
-        return moment.astimezone(pytz.utc)
-    except AttributeError:  # a fixed offset, such as UTC, has no repeated hour
+        return True
+    except pytz.exceptions.NonExistentTimeError:  # the hour that is skipped happens never
         pass
-    return moment
+    return False
 
 
 def build_alarm(minutes: int) -> Alarm:

@@ -59,8 +59,8 @@ def _update(records: list[SourceRecord], output: Path, stamp, fresh: bool, dry_r
         previous = None if fresh or not output.exists() else load_programme(output)
         kept = {r.location: r for r in previous.sources} if previous else {}
         fetched = [_fetch(r, kept.get(r.location), output) for r in records]
-        if previous and all(content is None for content, _ in fetched):
-            return Outcome(previous, Changes(unchanged=len(previous.events)), False)  # every source: 304
+        if previous and _plain(records) == _plain(previous.sources) and all(c is None for c, _ in fetched):
+            return Outcome(previous, Changes(unchanged=len(previous.events)), False)  # the same sources, 304
         fetched = [(content, r) if content is not None else _fetch(r, None, output) for content, r in fetched]
         parts = [(located(r, output), parse_source(content, located(r, output),
                                                    ImportOptions(stamp, r.timezone or None)))
@@ -69,10 +69,17 @@ def _update(records: list[SourceRecord], output: Path, stamp, fresh: bool, dry_r
         changes = None
         if previous:
             programme, changes = reconcile(previous, programme, stamp)
-        written = not dry_run and programme != previous
+        # new validators alone change no feed: the next sync just downloads once more
+        written = not dry_run and (previous is None or _plain(programme.sources) != _plain(previous.sources)
+                                   or replace(programme, sources=previous.sources) != previous)
         if written:
             write_programme(programme, output)
         return Outcome(programme, changes, written)
+
+
+def _plain(records) -> list[SourceRecord]:
+    """The sources as the import names them, without the validators of their last download."""
+    return [replace(r, etag="", last_modified="") for r in records]
 
 
 def _fetch(record: SourceRecord, last: SourceRecord | None, output: Path) -> tuple[bytes | None, SourceRecord]:

@@ -19,15 +19,34 @@ CONFIRMED = "confirmed"
 CANCELLED = "cancelled"
 
 
+# The marks NFKD splits off letters ("é" is "e" and U+0301), and the Latin letters it
+# leaves whole, spelled as people type them without the mark.
+MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+UNMARKED = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "æ": "ae", "œ": "oe", "þ": "th",
+                          "ð": "d", "ŧ": "t"})
+
+
 def fold(text: str) -> str:
-    """Lower-case `text` and strip its accents, for matching what people type."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    """Lower-case `text` and strip its accents, for matching what people type:
+    "Łukasz Nørgaard" and "lukasz norgaard" fold alike."""
+    return MARKS.sub("", unicodedata.normalize("NFKD", text)).casefold().translate(UNMARKED)
 
 
 def slugify(text: str) -> str:
-    """A readable, URL-safe id: ``"J. Zico Kolter"`` becomes ``"j-zico-kolter"``."""
-    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+    """A readable id for URLs: ``"J. Zico Kolter"`` becomes ``"j-zico-kolter"``. Letters of
+    any script stay ("機械学習", "зал-1"): a track named only in them still has an id."""
+    return re.sub(r"[\W_]+", "-", fold(text)).strip("-")
+
+
+def unique(wanted: str, suffix: str, taken: set[str]) -> str:
+    """`wanted`, or `wanted-suffix` if taken, numbered on if that is taken too."""
+    candidate, number = wanted, 2
+    if candidate in taken:
+        candidate = "-".join(part for part in (wanted, suffix) if part)
+    while candidate in taken:
+        candidate, number = f"{wanted}-{suffix}-{number}", number + 1
+    taken.add(candidate)
+    return candidate
 
 
 def type_id(label: str) -> str:

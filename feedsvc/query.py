@@ -101,8 +101,6 @@ def parse_feed_query(args: list[tuple[str, str]], programme: Programme,
     for name, value in args:
         if name not in allowed:
             raise BadQuery(f"unknown parameter {shown(name)}; accepted: {', '.join(allowed) or 'none'}")
-        if not value.strip():
-            raise BadQuery(f"{name}= is empty; give a value or leave the parameter out")
         if name == "alarm":
             if alarm is not None:
                 raise BadQuery("alarm= is given more than once; give it once")

@@ -70,6 +70,10 @@ def write_programme(programme: Programme, path: Path) -> None:
     The new file keeps the mode and owner of the one it replaces (a service running as
     another user must still read it), or gets the usual 0644 under the umask when new."""
     path = Path(path)
+    try:
+        check_programme(programme)
+    except ValueError as error:  # what would not load is never written
+        raise DataFileError(path, f"not written: the programme is not valid: {error}") from error
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -131,6 +135,10 @@ def event_from_json(raw: dict, session_id: str, zone) -> Event:
         url=raw["url"], links=tuple(Link(link["label"], link["url"]) for link in raw["links"]),
         covers=tuple(raw["covers"]), status=raw["status"], sequence=raw["sequence"],
         created=_moment(raw["created"], timezone.utc), last_modified=_moment(raw["last_modified"], timezone.utc))
+    return event
+
+
+def check_event(event: Event) -> None:
     problems = [
         (event.end < event.start, "ends before it starts"),
         (event.status not in (CONFIRMED, CANCELLED), f"status must be {CONFIRMED} or {CANCELLED}"),
@@ -140,7 +148,6 @@ def event_from_json(raw: dict, session_id: str, zone) -> Event:
     for failed, reason in problems:
         if failed:
             raise ValueError(f"event {event.id!r} {reason}")
-    return event
 
 
 def programme_from_json(raw: dict) -> Programme:
@@ -164,6 +171,8 @@ def check_programme(programme: Programme) -> None:
     ids = [e.id for s in programme.sessions for e in s.events]
     if not ids:
         raise ValueError("holds no events")
+    for event in programme.events:
+        check_event(event)
     for what, values in (("event ids", ids), ("session ids", [s.id for s in programme.sessions]),
                          ("source keys", [e.source_key for e in programme.events if e.source_key])):
         repeated = sorted({v for v, count in Counter(values).items() if count > 1})

@@ -183,7 +183,7 @@ def test_empty_choice_says_so(desktop):
     page = desktop.open("/?event=meshsdf")
     page.get_by_role("group", name="Event types").get_by_label("Oral").check()
     expect(page.locator("#feed-count")).to_have_text(
-        "No event matches: types, authors and my talks combine with AND.")
+        "No event matches: the filters combine with AND.")
 
 
 LOW_CONTRAST_TEXT = """() => {

@@ -9,7 +9,8 @@ import stat
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from xml.etree import ElementTree
 from pathlib import Path
 
 import icalendar
@@ -48,11 +49,28 @@ def served(imported):
     return create_app({"TESTING": True, "BASE_URL": BASE_URL, "DATA": str(imported)}).test_client()
 
 
+def written_times() -> dict[str, tuple[datetime, datetime]]:
+    """Source key to the UTC start and end as the fixtures write them (`date` with its
+    offset, plus `duration`), read here with the standard library, not with feedsvc."""
+    def span(start: str, duration: str) -> tuple[datetime, datetime]:
+        begin = datetime.fromisoformat(start).astimezone(timezone.utc)
+        hours, minutes = map(int, duration.split(":")[:2])
+        return begin, begin + timedelta(hours=hours, minutes=minutes)
+    times = {}
+    conference = json.loads(PRETALX.read_bytes())["schedule"]["conference"]
+    for day in conference["days"]:
+        for events in day["rooms"].values():
+            for e in events:
+                times[e.get("guid") or f"{conference['acronym']}/{e['id']}"] = span(e["date"], e["duration"])
+    for e in ElementTree.parse(FRAB).iter("event"):
+        times[e.get("guid")] = span(e.findtext("date"), e.findtext("duration"))
+    return times
+
+
 def source_times(data: Path, ids) -> dict[str, tuple[datetime, datetime]]:
-    """UID to the UTC start and end the data file holds for these events."""
-    events = load_programme(data).events_by_id
-    return {f"{i}@feedsvc.org": (events[i].start.astimezone(timezone.utc), events[i].end.astimezone(timezone.utc))
-            for i in ids}
+    """UID to the UTC start and end the source files give these events."""
+    written, events = written_times(), load_programme(data).events_by_id
+    return {f"{i}@feedsvc.org": written[events[i].source_key] for i in ids}
 
 
 ALL = {"keynote", "fuzzing-for-beginners", "securing-your-supply-chain", "lightning-talks", "keynote-3005",
@@ -364,3 +382,98 @@ def test_sync_without_recorded_sources_says_how_to_import(app, tmp_path):
     result = run(app, "sync", "--output", str(output))
     assert result.exit_code == 1
     assert f"{output}: records no sources; import them first with `flask --app feedsvc import" in result.output
+
+
+# --- what a review found ----------------------------------------------------------------------
+
+def pretalx_variant(tmp_path: Path, name: str, *edits: tuple[bytes, bytes]) -> Path:
+    """A copy of the pretalx fixture with byte-level edits."""
+    content = PRETALX.read_bytes()
+    for old, new in edits:
+        assert old in content
+        content = content.replace(old, new)
+    path = tmp_path / name
+    path.write_bytes(content)
+    return path
+
+
+def test_a_programme_that_would_not_load_is_not_written(app, tmp_path):
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"schedule": {"version": "1", "conference": {
+        "acronym": "x", "title": "X", "time_zone_name": "UTC", "days": []}}}))
+    output = tmp_path / "out.json"
+    result = run(app, "import", str(empty), "--output", str(output))
+    assert result.exit_code == 1
+    assert f"{output}: not written: the programme is not valid: holds no events" in result.output
+    assert not output.exists()
+
+
+def test_readable_ids_stay_unique_across_sources(app, tmp_path):
+    """The second source's "opening-ceremony" would become "opening-ceremony-105" by its session's
+    suffix rule if that were free; here it is taken, so it is numbered on."""
+    other = pretalx_variant(tmp_path, "ws.json", (b'"acronym": "democon24"', b'"acronym": "105"'),
+                            (b"0b2a6f3e-7d1c-5a0e-8f55-6c1d2e3f4a0", b"1b2a6f3e-7d1c-5a0e-8f55-6c1d2e3f4a0"))
+    output = tmp_path / "out.json"
+    result = run(app, "import", str(PRETALX), str(other), "--output", str(output))
+    assert result.exit_code == 0, result.output
+    ids = [e.id for e in load_programme(output).events]
+    assert len(ids) == len(set(ids)) == 14
+    assert {"opening-ceremony", "opening-ceremony-105", "opening-ceremony-105-2"} <= set(ids)
+
+
+def test_a_track_named_in_another_script_has_an_id(app, tmp_path):
+    source = pretalx_variant(tmp_path, "s.json", (b'"track": "Hardware"', "\"track\": \"機械学習\"".encode()))
+    output = tmp_path / "out.json"
+    assert run(app, "import", str(source), "--output", str(output)).exit_code == 0
+    client = create_app({"TESTING": True, "BASE_URL": BASE_URL, "DATA": str(output)}).test_client()
+    tracks = client.get("/api/tracks").json["tracks"]
+    assert [(t["id"], t["label"], t["count"]) for t in tracks] == [("community", "Community", 3), ("機械学習", "機械学習", 3)]
+    assert client.get("/tracks/%E6%A9%9F%E6%A2%B0%E5%AD%A6%E7%BF%92.ics").status_code == 200
+
+
+def test_a_namesake_who_comes_first_does_not_take_over_a_persons_id(app, tmp_path):
+    output = tmp_path / "out.json"
+    assert run(app, "import", str(PRETALX), "--output", str(output), "--stamp", STAMP).exit_code == 0
+    newcomer = pretalx_variant(tmp_path, "s.json", (  # the 26th's first talk is now by another Ada Lovelace
+        b'{"id": 7, "code": "ADA7QX", "name": "Ada Lovelace", "public_name": "Ada Lovelace", '
+        b'"biography": "Writes programs.", "answers": []},',
+        b'{"id": 70, "code": "ADA0NE", "name": "Ada Lovelace", "public_name": "Ada Lovelace", '
+        b'"biography": "Another one.", "answers": []},'))
+    result = run(app, "import", str(newcomer), "--output", str(output), "--stamp", "2026-11-28T00:00:00Z")
+    assert result.exit_code == 0, result.output
+    assert "changed: opening-ceremony (authors)\n" in result.output
+    authors = load_programme(output).authors_by_id
+    assert (authors["ada-lovelace"].upstream, authors["ada-lovelace-ada0ne"].upstream) == ("ADA7QX", "ADA0NE")
+
+
+def test_a_re_created_event_keeps_its_uid_and_takes_its_new_guid(app, tmp_path):
+    output = tmp_path / "out.json"
+    assert run(app, "import", str(PRETALX), "--output", str(output), "--stamp", STAMP).exit_code == 0
+    recreated = pretalx_variant(tmp_path, "s.json", (b"0b2a6f3e-7d1c-5a0e-8f55-6c1d2e3f4a06", b"new-guid-of-soldering"))
+    result = run(app, "import", str(recreated), "--output", str(output), "--stamp", "2026-11-28T00:00:00Z")
+    assert result.output.startswith("added: none\nchanged: none\ncancelled: none\nrestored: none\nunchanged: 7\n")
+    soldering = load_programme(output).events_by_id["soldering-basics"]
+    assert (soldering.source_key, soldering.sequence) == ("new-guid-of-soldering", 0)
+
+
+def test_leaving_out_an_unchanged_source_cancels_its_events(published, tmp_path):
+    output = tmp_path / "programme.json"
+    app = create_app({"TESTING": True})
+    url = published.schedule_url
+    assert run(app, "import", url, str(FRAB), "--timezone", "Europe/Berlin", "--output", str(output)).exit_code == 0
+    result = run(app, "import", url, "--timezone", "Europe/Berlin", "--output", str(output))
+    assert result.exit_code == 0, result.output
+    assert ("cancelled: keynote, fuzzing-for-beginners, securing-your-supply-chain, lightning-talks, keynote-3005\n"
+            in result.output)
+    assert [s["location"] for s in json.loads(output.read_text())["sources"]] == [url]
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"[" * 100_000, "not a schedule feedsvc can read"),
+    (PRETALX.read_bytes().replace(b'"duration": "00:30"', b'"duration": "99999999:00"', 1), "cannot be read"),
+])
+def test_absurd_input_is_an_error_not_a_traceback(app, tmp_path, content, message):
+    source = tmp_path / "source"
+    source.write_bytes(content)
+    result = run(app, "import", str(source), "--output", str(tmp_path / "out.json"))
+    assert result.exit_code == 1 and f"{source}: {message}" in result.output

@@ -234,7 +234,7 @@ MANIFEST = b'{"conference": "NeurIPS 2020", "sessions": [{"page": "a.txt", "url"
     (read("hostile-billion-laughs.xml"), True, False),  # so that parse refuses it by name
     (MANIFEST, False, False),
     (b'{"schedule": {"version": "1"}}', False, False),
-    (b"<html><body>schedule</body></html>", False, False),
+    (b"<html><body>schedule</body></html>", True, False),  # XML: parse names its root
     (b"\x00\xff garbage", False, False),
     (b"", False, False),
     (b"[" * 100_000, False, False),
@@ -305,6 +305,13 @@ def test_mini_xml_reads():
     assert [e.room for e in events] == ["Saal 1", "Saal 1"]  # no <room> in the event: the enclosing one
 
 
+def test_after_midnight_without_a_day_start_is_the_next_morning_of_the_same_day():
+    """Pentabarf gives no `date` and, often, no day start: before 04:00 is the next morning."""
+    events = mini_xml(("<date>2024-10-26T10:00:00+02:00</date>", ""), ("<start>10:00</start>", "<start>00:30</start>")).events
+    assert [(e.source_key, e.start, e.day) for e in events] == [
+        ("g-2", at("2024-10-26 09:00"), date(2024, 10, 26)), ("g-1", at("2024-10-26 22:30"), date(2024, 10, 26))]
+
+
 def test_an_event_without_guid_is_known_by_acronym_and_id():
     events = mini_xml((' guid="g-1"', ""), (' guid="g-2"', "")).events
     assert [e.source_key for e in events] == ["mini/1", "mini/2"]
@@ -331,10 +338,12 @@ def test_an_event_without_guid_is_known_by_acronym_and_id():
     ([("2024-10-26T10:00:00+02:00", "2024-10-27T02:30:00")],
      "mini.xml:10: 2024-10-27 02:30 happens twice in Europe/Berlin (the clocks change); "
      "give the time with its UTC offset"),
-    ([("<date>2024-10-26T10:00:00+02:00</date>", ""), ('date="2024-10-26"', 'date="2024-03-31"'),
-      ("<start>10:00</start>", "<start>02:30</start>")],
-     "mini.xml:11: 2024-03-31 02:30 happens never in Europe/Berlin (the clocks change); "
+    ([("2024-10-26T10:00:00+02:00", "2024-03-31T02:30:00")],
+     "mini.xml:10: 2024-03-31 02:30 happens never in Europe/Berlin (the clocks change); "
      "give the time with its UTC offset"),
+    ([("<title>Talk</title>", "<title> </title>")], "mini.xml:9: the event's title is empty"),
+    ([("<schedule>", "<!DOCTYPE schedule [<!ENTITY x 'y'>]>\n<schedule>")],
+     "mini.xml: refused: the XML has a DOCTYPE (DTDs and entities are not accepted in a schedule)"),
     ([("<date>2024-10-26T10:00:00+02:00</date>", ""), ("<start>10:00</start>", "<start>25:00</start>")],
      "mini.xml:11: '25:00' is not a start time HH:MM or HH:MM:SS"),
     ([("<date>2024-10-26T10:00:00+02:00</date>", ""), ('date="2024-10-26"', 'date="Saturday"')],

@@ -2,6 +2,7 @@
 that both parsers read, with the session named in every event."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import timezone
 
@@ -108,7 +109,8 @@ SCANNED = {
 def scanned(chosen: EventFilter, programme) -> tuple:
     def keeps(event) -> bool:
         text = fold(" ".join([event.title, event.subtitle, *(a.name for a in event.authors), event.abstract]))
-        return all(any(all(w in text for w in v.split()) for v in values) if name == "q"
+        return all(any(all(re.search(r"(?<!\w)" + re.escape(w), text) for w in v.split()) for v in values)
+                   if name == "q"
                    else SCANNED[name](event) & values for name, values in chosen.chosen)
     return tuple(e for e in programme.events if keeps(e))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..model import Programme
+from ..model import Programme, unique
 from . import frab_xml, schedule_json, seedpage
 from .common import ImportOptions, SourceError
 
@@ -27,7 +27,10 @@ def parse_source(content: bytes, origin: str, options: ImportOptions) -> Program
     """The programme in `content`, read from `origin` (a path or URL, for messages)."""
     for module in FORMATS.values():
         if module.recognises(content):
-            return module.parse(content, origin, options)
+            try:
+                return module.parse(content, origin, options)
+            except (RecursionError, OverflowError) as error:  # nested too deeply; a date past year 9999
+                raise SourceError(f"{origin}: cannot be read: {error}") from error
     raise SourceError(f"{origin}: not a schedule feedsvc can read; accepted: {'; '.join(FORMATS)}")
 
 
@@ -49,7 +52,9 @@ def combine(parts: list[tuple[str, Programme]]) -> Programme:
                 raise SourceError(f"{ident!r} is in both {owners[ident]} and {where}: "
                                   "ids that collide across sources cannot make one programme")
             owners[ident] = where
-        programme = programme.with_ids({e.id: f"{e.id}-{e.session_id}" for e in programme.events if e.id in taken})
+        ids = {e.id for e in programme.events}
+        programme = programme.with_ids({e.id: unique(e.id, e.session_id, taken | ids)
+                                        for e in programme.events if e.id in taken})
         taken |= {e.id for e in programme.events}
         sessions += programme.sessions
     return replace(first, sessions=tuple(sessions))

@@ -16,9 +16,11 @@ from inscriptis import get_text
 from inscriptis.model.config import ParserConfig
 from lxml.html.defs import tags as HTML_TAGS
 
-from ..model import CONFIRMED, Author, Conference, Event, Link, Programme, Session, slugify, type_id
+from ..model import CONFIRMED, Author, Conference, Event, Link, Programme, Session, slugify, type_id, unique
 
 ID_WORDS = 6
+DAY_CHANGE = time(4)  # when a conference day ends, unless the file says (frab's default)
+CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # Unicode's category Cc, but LF
 DURATION = re.compile(r"(\d+):([0-5]\d)(?::([0-5]\d))?")  # hours may exceed 23
 CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")
 
@@ -35,9 +37,8 @@ class ImportOptions:
 
 
 def clean(text: str) -> str:
-    """Normalise to NFC and drop control characters, which break calendar clients."""
-    text = unicodedata.normalize("NFC", text)
-    return "".join(c for c in text if c == "\n" or unicodedata.category(c) != "Cc").strip()
+    """Normalise to NFC and drop control characters (but newlines), which break calendar clients."""
+    return CONTROLS.sub("", unicodedata.normalize("NFC", text)).strip()
 
 
 @dataclass(frozen=True)
@@ -131,14 +132,17 @@ def moment(value: Located, zone) -> datetime:
 
 def starts(event: EventRecord, zone) -> datetime:
     """From `date` if given; else the day's date and the clock time, which is on the next
-    calendar date if it is earlier than the day's start (a talk at 00:30 of a long day)."""
+    calendar date if it is earlier than the day's start (a talk at 00:30 of a long day),
+    or, for a day that gives no start, earlier than frab's default day change, 04:00."""
     if event.date is not None:
         return moment(event.date, zone)
     if event.start is None:
         raise SourceError(f"{event.where}: the event has neither a date nor a start time")
     clock = time(*numbers(event.start, CLOCK, "a start time HH:MM or HH:MM:SS"))
     naive = datetime.combine(iso(event.day, date), clock)
-    if event.day_start is not None and naive < moment(event.day_start, zone).replace(tzinfo=None):
+    day_start = (moment(event.day_start, zone).replace(tzinfo=None) if event.day_start is not None
+                 else datetime.combine(naive.date(), DAY_CHANGE))
+    if naive < day_start:
         naive += timedelta(days=1)
     return localize(naive, zone, event.start.where)
 
@@ -152,17 +156,6 @@ def readable(text: str) -> str:
         text = clean(get_text(text, ParserConfig(display_links=True)))
     lines = "\n".join(line.rstrip() for line in text.split("\n"))
     return re.sub(r"\n{3,}", "\n\n", lines)
-
-
-def unique(wanted: str, suffix: str, taken: set[str]) -> str:
-    """`wanted`, or `wanted-suffix` if taken, numbered on if that is taken too."""
-    candidate, number = wanted, 2
-    if candidate in taken:
-        candidate = "-".join(part for part in (wanted, suffix) if part)
-    while candidate in taken:
-        candidate, number = f"{wanted}-{suffix}-{number}", number + 1
-    taken.add(candidate)
-    return candidate
 
 
 def authors(persons: tuple[Author, ...], known: dict[str, Author],
@@ -228,13 +221,15 @@ def build_programme(record: ScheduleRecord, origin: str, options: ImportOptions)
     ids, names, known, events = set(), set(), {}, []
     for start, raw, key in timed:
         label, title = clean(raw.type_label) or "Event", clean(raw.title)
+        if not title:
+            raise SourceError(f"{raw.where}: the event's title is empty")
         hours, minutes, seconds = numbers(raw.duration, DURATION, "a duration HH:MM or HH:MM:SS")
         events.append(Event(
             id=unique(event_slug(title, label, start), slugify(raw.upstream_id or raw.guid), ids),
             session_id=session_id, type=type_id(label), type_label=label, title=title,
             authors=authors(raw.persons, known, names), abstract=readable(raw.abstract),
             description=readable(raw.description), start=start,
-            end=start + timedelta(hours=hours, minutes=minutes, seconds=seconds),
+            end=zone.normalize(start + timedelta(hours=hours, minutes=minutes, seconds=seconds)),
             day=iso(raw.day, date), url=web(raw.url), links=links_of(raw),
             subtitle=clean(raw.subtitle), track=clean(raw.track), room=clean(raw.room),
             language=clean(raw.language), source_key=key, status=CONFIRMED, sequence=0,

@@ -25,8 +25,9 @@ def _after_prolog(content: bytes) -> bytes:
 
 
 def recognises(content: bytes) -> bool:
-    """An XML document whose root is <schedule>, told by its first bytes, unparsed."""
-    return re.match(rb"<(?:!DOCTYPE[ \t\r\n]+)?schedule[ \t\r\n/>]", _after_prolog(content)) is not None
+    """Any XML document, told by its first bytes, unparsed: `parse` then refuses one with a
+    DOCTYPE, or whose root is not <schedule>, saying so (UTF-16 ones included)."""
+    return content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _after_prolog(content).startswith(b"<")
 
 
 def _refused(origin: str) -> SourceError:

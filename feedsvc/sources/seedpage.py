@@ -87,7 +87,7 @@ def recognises(content: bytes) -> bool:
     """A seed manifest: a JSON object whose sessions name the pages they come from."""
     try:
         raw = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     sessions = raw.get("sessions") if isinstance(raw, dict) else None
     return isinstance(sessions, list) and all(isinstance(s, dict) and "page" in s for s in sessions)

@@ -22,7 +22,7 @@ function chosenParameters() {
 }
 
 function countText(count) {
-  if (count === 0) return "No event matches: types, authors and my talks combine with AND.";
+  if (count === 0) return "No event matches: the filters combine with AND.";
   return count === 1 ? "1 event" : `${count} events`;
 }
 
