@@ -233,17 +233,28 @@ class Words:
         self._texts(programme)
 
     def _texts(self, programme: Programme) -> tuple[str, ...]:
-        """Each event's words, folded, each after a space: a word starts where " word" is found."""
-        return programme.derived(self.name, lambda p: tuple(" " + " ".join(WORD.findall(fold("\n".join(
-            [e.title, e.subtitle, *(a.name for a in e.authors), e.abstract])))) for e in p.events))
+        """Each event's searchable text, folded part by part (most parts are ASCII, which
+        folds fast: 0.16 s for 15,000 events, against 2.2 s for whole texts)."""
+        return programme.derived(self.name, lambda p: tuple("\n".join(map(fold, (
+            e.title, e.subtitle, *(a.name for a in e.authors), e.abstract))) for e in p.events))
 
     def positions(self, programme: Programme, values: frozenset[str]) -> Sequence[int]:
-        searches = [[" " + word for word in search.split()] for search in values]
+        searches = [search.split() for search in values]
         return [i for i, text in enumerate(self._texts(programme))
-                if any(all(word in text for word in words) for words in searches)]
+                if any(all(starts_word(text, word) for word in words) for words in searches)]
 
     def describe(self, programme: Programme, values: frozenset[str]) -> str:
         return "matching " + " or ".join(f"\u201c{v}\u201d" for v in sorted(values))
+
+
+def starts_word(text: str, word: str) -> bool:
+    """Whether `word` starts a word of `text`: found where no letter or digit comes before it.
+    A search of the text, then a look at one character, not a regular expression over it
+    (about 30 ms over 15,000 events, against 300 ms)."""
+    found = text.find(word)
+    while found > 0 and (text[found - 1].isalnum() or text[found - 1] == "_"):
+        found = text.find(word, found + 1)
+    return found != -1
 
 
 def day_label(day: date) -> str:
