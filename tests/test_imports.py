@@ -191,6 +191,8 @@ def test_the_page_lists_the_programme_with_its_filters(served):
         assert f"<legend>{title}</legend>" in html
     assert html.count('class="event ') == 12
     assert 'value="hardware" checked' in html and 'value="2024-10-26" checked' in html
+    assert "Saturday 26 October 2024 – Monday 28 October 2024" in html  # a conference of several days
+    assert "Chairs:" not in html and 'href=""' not in html  # schedules name no chairs
 
 
 def test_a_schedule_without_a_zone_needs_timezone(app, tmp_path):
