@@ -213,6 +213,21 @@ def test_a_server_that_drips_meets_the_deadline(server):
     assert 1 <= time.monotonic() - started < 1.5
 
 
+def test_a_server_that_drips_its_headers_meets_the_deadline(server):
+    """No socket timeout bounds headers sent a byte at a time: the deadline does."""
+    def drip_headers(handler):
+        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100:
+            if server.stop.wait(0.05):
+                return
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+    server.route("/drip-headers")(drip_headers)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=rf"^{re.escape(server.url('/drip-headers'))}: timed out after 1 s$"):
+        read_source(server.url("/drip-headers"), timeout=1)
+    assert 1 <= time.monotonic() - started < 1.5
+
+
 def test_a_server_that_never_answers_meets_the_deadline(server):
     server.route("/silent")(lambda handler: server.stop.wait(5))
     started = time.monotonic()

@@ -8,7 +8,7 @@ the import or exhaust the machine. Why each limit exists:
 - CONNECT_TIMEOUT, READ_TIMEOUT: a host that does not answer, or stops sending.
 - `timeout`: a deadline for the whole download, redirects included, as a server that
   drips a byte a second never trips READ_TIMEOUT. It is checked between reads of the
-  body, so a read that stalls may overrun it by up to READ_TIMEOUT.
+  body, and a watchdog holds it while the headers arrive, which no socket timeout bounds.
 - `max_redirects`, http(s) on every hop: no redirect loops, no redirect to file: etc.
 Errors name a URL without its user:password@.
 """
@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.client import responses
 from urllib.parse import urljoin
@@ -57,7 +59,8 @@ def read_source(location: str, etag: str = "", last_modified: str = "", *,
     """Read a file or download a URL, sending the validators the previous download
     returned. A file has none and is always read: that is cheap."""
     if is_url(location):
-        return _download(location, etag, last_modified, max_bytes, timeout, max_redirects)
+        return _within(timeout, _public(location),
+                       lambda: _download(location, etag, last_modified, max_bytes, timeout, max_redirects))
     if "://" in location:  # a URL after all: say so, not "No such file or directory"
         raise FetchError(_public(location), "only http and https URLs can be read")
     try:  # refused by its size unread, then by what it held (it may grow, or be a device)
@@ -68,6 +71,27 @@ def read_source(location: str, etag: str = "", last_modified: str = "", *,
     except OSError as error:
         raise FetchError(location, f"cannot read ({error.strerror or error})") from error
     return Fetched(content, "", "")
+
+
+def _within(seconds: float, source: str, work: Callable[[], Fetched]) -> Fetched:
+    """`work()`, or `FetchError` once `seconds` have passed. The download runs in a daemon
+    thread that is abandoned at the deadline: it ends at its next socket timeout, or with
+    the import's process."""
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["fetched"] = work()
+        except BaseException as error:  # handed to the caller, whatever it is
+            outcome["error"] = error
+    worker = threading.Thread(target=run, name=f"download {source}", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise FetchError(source, f"timed out after {seconds:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["fetched"]
 
 
 def _download(url: str, etag: str, last_modified: str, max_bytes: int, timeout: float,
