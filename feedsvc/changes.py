@@ -55,10 +55,6 @@ class Changes:
     restored: list[str] = field(default_factory=list)
     unchanged: int = 0
 
-    @property
-    def any(self) -> bool:
-        return bool(self.added or self.changed or self.cancelled or self.restored)
-
     def summary(self) -> str:
         """One line per kind of change; a conference's first import does not list 15,000 ids."""
         def listed(ids: list[str]) -> str:
