@@ -18,14 +18,15 @@ def test_readme_starts_with_run_and_test_commands():
     run, test = commands()[:2]
     assert README.index(run) < README.index(test) < README.index("## ")
     assert run.startswith("python3 -m venv .venv && .venv/bin/pip install -r requirements.txt && ")
-    assert test == ("apt-get update && apt-get install -y chromium python3-venv && "  # for a fresh Debian
+    assert test == ("{ command -v chromium && python3 -c 'import ensurepip'; } >/dev/null 2>&1 || "
+                    "(apt-get update && apt-get install -y chromium python3-venv) && "  # only where missing
                     "python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt && "
                     ".venv/bin/python -m pytest")
 
 
 def test_readme_runs_the_procfile_server():
     run = commands()[0]
-    server = procfile_command().replace("$PORT", "8000")
+    server = procfile_command().replace("$PORT", "8000").replace("--host 0.0.0.0", "--host 127.0.0.1")
     assert run.endswith(" && .venv/bin/" + server)
 
 
