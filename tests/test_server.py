@@ -1,9 +1,14 @@
 """The Procfile's production server, started for real, answering over HTTP."""
 from __future__ import annotations
 
+import os
 import re
+import signal
+import socket
 import subprocess
+import tempfile
 import time
+import urllib.error
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -13,6 +18,8 @@ import pytest
 from feedsvc import SHIPPED_DATA, create_app
 
 from .conftest import expected_times, parse_both
+from bench.procfile import family
+
 from .serving import fetch, raw_status, start_server, stop_server, wait_until_up
 
 
@@ -109,6 +116,9 @@ def test_procfile_server_reloads_in_every_worker_without_outage(tmp_path):
     (b"GET /calendar.ics?type=" + b"a" * 3000 + b" HTTP/1.1", 400),
     (b"GET /calendar.ics?type=" + b"a" * 5000 + b" HTTP/1.1", 414),
     (b"BREW /calendar.ics HTTP/1.1", 405),
+    (b"GET /healthz HTTP/1.1\r\nCookie: " + b"a" * 16_000, 200),
+    (b"GET /healthz HTTP/1.1\r\nCookie: " + b"a" * 33_000, 431),  # a head over 32 KiB, never a 200
+    (b"GET /healthz HTTP/1.1\r\nCookie: " + b"a" * 400_000, 431),
 ])
 def test_procfile_server_raw_hostile_requests(server, request_line, status):
     assert raw_status(server, request_line) == status
@@ -118,3 +128,45 @@ def test_app_loads_its_data_under_a_server_with_its_own_command_line():
     """granian, for one, calls the factory inside its own click command: that is serving."""
     with click.Context(click.Command("granian")):
         assert create_app().extensions["feedsvc"].current().programme.events
+
+
+def test_a_killed_worker_is_replaced_without_an_outage():
+    """kill -9 of a worker, as the out-of-memory killer would: the other worker goes on
+    answering, and the server starts a new one (without --respawn-failed-workers granian
+    shut down whole: 0 of 33 health checks answered)."""
+    with tempfile.TemporaryFile("w+") as output:
+        process, base = start_server(stdout=output)
+        try:
+            wait_until_up(f"{base}/healthz", process)
+            workers = family(process.pid) - {process.pid}
+            assert len(workers) == 2
+            os.kill(min(workers), signal.SIGKILL)
+            started, answers = time.monotonic(), []
+            while time.monotonic() - started < 3:
+                try:
+                    answers.append((time.monotonic() - started, fetch(f"{base}/healthz")[0]))
+                except (ConnectionError, urllib.error.URLError) as error:  # at the killed worker's socket
+                    answers.append((time.monotonic() - started, type(error).__name__))
+                time.sleep(0.05)
+            now = family(process.pid) - {process.pid}
+            assert process.poll() is None and len(answers) > 20
+            assert {status for at, status in answers if at > 1} == {200}  # answering again within 1 s
+            assert any(status == 200 for at, status in answers if at <= 1)
+            assert len(now) == 2 and min(workers) not in now  # a new worker in its place
+        finally:
+            stop_server(process)
+
+
+def test_a_head_sent_slowly_is_cut_off_after_10_seconds(server):
+    """A client that sends its head a line a second would hold a connection for ever."""
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=1) as connection:
+        started = time.monotonic()
+        connection.sendall(b"GET /healthz HTTP/1.1\r\n")
+        closed = False
+        while not closed and time.monotonic() - started < 15:
+            try:
+                closed = connection.recv(100) == b""
+            except socket.timeout:
+                connection.sendall(b"X-Slow: 1\r\n")
+        assert closed and 9.5 <= time.monotonic() - started < 11.5
