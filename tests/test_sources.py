@@ -12,7 +12,7 @@ import pytest
 
 from feedsvc.model import CONFIRMED, Author, Conference, Link
 from feedsvc.sources import frab_xml, schedule_json
-from feedsvc.sources.common import ImportOptions, SourceError
+from feedsvc.sources.common import ImportOptions, SourceError, readable, web
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 STAMP = datetime(2024, 10, 1, 12, 0, tzinfo=timezone.utc)
@@ -431,3 +431,44 @@ def test_json_events_without_date_use_the_day_and_its_start():
     assert event.links == (Link("https://x.example.org/", "https://x.example.org/"),
                            Link("https://y.example.org/", "https://y.example.org/"))
     assert event.abstract == "Bell text"  # control characters dropped before the HTML is read
+
+
+# --- what real exports hold (voc/schedule's examples, frab's Camp 2019, pretalx's rC3) ---------
+
+@pytest.mark.parametrize("html, text", [
+    # plain paragraphs with one link in them: the line breaks are the layout
+    ("Para one\r\nline two\r\n\r\nSee <a href=\"https://x.org\">this</a>.\r\n\r\nThree",
+     "Para one\nline two\n\nSee [this](https://x.org).\n\nThree"),
+    ("One</br>\r\n\r\nTwo <b>bold</b>", "One\n\nTwo bold"),  # "</br>", as browsers read it
+    ("<p>One\nstill one</p><p>Two</p>", "One still one\n\nTwo"),  # paragraphs: HTML's line breaks
+    ("<ul><li>a &amp; b</li><li>c</li></ul>", "  * a & b\n  * c"),
+    ("a < b and **Markdown**\n\nstays", "a < b and **Markdown**\n\nstays"),
+])
+def test_html_becomes_readable_text_keeping_its_layout(html, text):
+    assert readable(html) == text
+
+
+@pytest.mark.parametrize("url, base, found", [
+    ("https://x.org/a", "", "https://x.org/a"),
+    ("/system/slides.pdf", "https://frab.example.org/camp/", "https://frab.example.org/system/slides.pdf"),
+    ("nymtech.net", "", "https://nymtech.net"),
+    ("example.org/talk?id=1", "", "https://example.org/talk?id=1"),
+    ("javascript:alert(1)", "https://x.org/", ""),
+    ("file:///etc/passwd", "", ""),
+    ("", "https://x.org/", ""),
+    ("slides.pdf", "", ""),  # relative, with nothing to be relative to
+])
+def test_links_become_absolute_web_addresses_or_nothing(url, base, found):
+    assert web(url, base) == found
+
+
+def test_attachments_are_links_and_a_description_equal_to_the_abstract_is_said_once():
+    document = json.loads(read("pretalx-schedule.json"))
+    document["schedule"]["base_url"] = "https://pretalx.example.org/"
+    event = document["schedule"]["conference"]["days"][0]["rooms"]["Saal 1"][0]
+    event["attachments"] = [{"url": "/media/opening.pdf", "title": "Opening slides"}]
+    event["description"] = event["abstract"]
+    opening = schedule_json.parse(json.dumps(document).encode(), "s.json",
+                                  ImportOptions(STAMP)).events_by_id["opening-ceremony"]
+    assert opening.links[-1] == Link("Opening slides", "https://pretalx.example.org/media/opening.pdf")
+    assert (opening.abstract, opening.description) == ("Welcome to DemoCon 2024.", "")

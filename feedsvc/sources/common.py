@@ -9,6 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from urllib.parse import urljoin
 
 import lxml.html
 import pytz
@@ -19,7 +20,13 @@ from lxml.html.defs import tags as HTML_TAGS
 from ..model import CONFIRMED, Author, Conference, Event, Link, Programme, Session, slugify, type_id, unique
 
 ID_WORDS = 6
-DAY_CHANGE = time(4)  # when a conference day ends, unless the file says (frab's default)
+SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:", re.I)
+# "nymtech.net", "example.org/x"; not a file name such as "slides.pdf"
+BARE_HOST = re.compile(r"(?:[a-z0-9-]+\.)+(?!(?:pdf|txt|html?|png|jpe?g|gif|svg|zip|mp[34]|webm|odp|pptx?|key)\b)"
+                       r"[a-z]{2,}(?:[/?#]\S*)?$", re.I)
+DAY_CHANGE = time(4)
+BROKEN_BR = re.compile(r"</br\s*>", re.I)
+LAYOUT_TAGS = {"p", "div", "ul", "ol", "table", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}  # when a conference day ends, unless the file says (frab's default)
 CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # Unicode's category Cc, but LF
 DURATION = re.compile(r"(\d+):([0-5]\d)(?::([0-5]\d))?")  # hours may exceed 23
 CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")
@@ -83,6 +90,7 @@ class ScheduleRecord:
     url: str
     time_zone_name: str
     events: tuple[EventRecord, ...]
+    base_url: str = ""  # what the file's relative links are relative to
 
 
 def zone_of(record: ScheduleRecord, origin: str, options: ImportOptions):
@@ -149,11 +157,15 @@ def starts(event: EventRecord, zone) -> datetime:
 
 def readable(text: str) -> str:
     """Plain text of an abstract: HTML (elements lxml knows as HTML; "a < b" or Markdown is
-    not) to paragraphs, list items and link targets; plain text only cleaned."""
-    text = clean(text)  # first: lxml refuses control characters
-    if text and any(element.tag in HTML_TAGS for element in
-                    lxml.html.fragment_fromstring(text, create_parent="div").iterdescendants()):
-        text = clean(get_text(text, ParserConfig(display_links=True)))
+    not) to paragraphs, list items and link targets; plain text only cleaned. Text whose
+    layout is its own line breaks, with a link or a <br> in it, keeps its line breaks."""
+    text = BROKEN_BR.sub("<br>", clean(text))  # first: lxml refuses control characters; "</br>", as browsers read it
+    tags = {e.tag for e in lxml.html.fragment_fromstring(text, create_parent="div").iterdescendants()
+            if isinstance(e.tag, str)} if text else set()
+    if tags & HTML_TAGS:
+        if not tags & LAYOUT_TAGS:
+            text = text.replace("\n", "<br>\n")
+        text = get_text(text, ParserConfig(display_links=True)).strip("\n")  # a list's indent kept
     lines = "\n".join(line.rstrip() for line in text.split("\n"))
     return re.sub(r"\n{3,}", "\n\n", lines)
 
@@ -177,17 +189,25 @@ def event_slug(title: str, label: str, start: datetime) -> str:
     return slug or f"{type_id(label)}-{start:%Y%m%d-%H%M}"
 
 
-def web(url: str) -> str:
-    """`url` if it is http(s), else "": calendars must not link to javascript: or file:."""
+def web(url: str, base: str = "") -> str:
+    """`url` as an absolute http(s) URL, or "": calendars must not link to javascript: or
+    file:. Exports hold relative links ("/system/slides.pdf", against the file's base URL)
+    and bare hosts ("nymtech.net"), which people meant as web pages."""
     url = url.strip()
+    if not url:
+        return ""
+    if base and not SCHEME.match(url):
+        url = urljoin(base, url)
+    elif BARE_HOST.match(url):
+        url = "https://" + url
     return url if url.lower().startswith(("http://", "https://")) else ""
 
 
-def links_of(event: EventRecord) -> tuple[Link, ...]:
-    """The event page first, then the source's links; each URL once."""
+def links_of(event: EventRecord, base: str) -> tuple[Link, ...]:
+    """The event page first, then the source's links and attachments; each URL once."""
     kept: dict[str, Link] = {}
     for link in [Link("Event page", event.url)] + list(event.links):
-        url = web(link.url)
+        url = web(link.url, base)
         if url and url not in kept:
             kept[url] = Link(clean(link.label) or url, url)
     return tuple(kept.values())
@@ -215,6 +235,7 @@ def build_programme(record: ScheduleRecord, origin: str, options: ImportOptions)
     if not session_id:
         raise SourceError(f"{origin}: the conference acronym {record.acronym!r} gives no id; "
                           "it needs letters or digits")
+    base = web(record.base_url)
     zone = zone_of(record, origin, options)
     keys = source_keys(record)
     timed = sorted(((starts(e, zone), e, key) for e, key in zip(record.events, keys)), key=lambda t: t[0])
@@ -223,14 +244,15 @@ def build_programme(record: ScheduleRecord, origin: str, options: ImportOptions)
         label, title = clean(raw.type_label) or "Event", clean(raw.title)
         if not title:
             raise SourceError(f"{raw.where}: the event's title is empty")
+        abstract, description = readable(raw.abstract), readable(raw.description)  # often the same text
         hours, minutes, seconds = numbers(raw.duration, DURATION, "a duration HH:MM or HH:MM:SS")
         events.append(Event(
             id=unique(event_slug(title, label, start), slugify(raw.upstream_id or raw.guid), ids),
             session_id=session_id, type=type_id(label), type_label=label, title=title,
-            authors=authors(raw.persons, known, names), abstract=readable(raw.abstract),
-            description=readable(raw.description), start=start,
+            authors=authors(raw.persons, known, names), abstract=abstract,
+            description="" if description == abstract else description, start=start,
             end=zone.normalize(start + timedelta(hours=hours, minutes=minutes, seconds=seconds)),
-            day=iso(raw.day, date), url=web(raw.url), links=links_of(raw),
+            day=iso(raw.day, date), url=web(raw.url, base), links=links_of(raw, base),
             subtitle=clean(raw.subtitle), track=clean(raw.track), room=clean(raw.room),
             language=clean(raw.language), source_key=key, status=CONFIRMED, sequence=0,
             created=options.stamp, last_modified=options.stamp))

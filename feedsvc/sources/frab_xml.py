@@ -95,8 +95,8 @@ class Reader:
             url=self.text(element, "url"),
             persons=tuple(Author("", "".join(p.itertext()), p.get("guid") or p.get("code") or p.get("id", ""))
                           for p in element.iterfind("persons/person")),
-            links=tuple(Link("".join(link.itertext()), link.get("href", ""))
-                        for link in element.iterfind("links/link")))
+            links=tuple(Link("".join(link.itertext()), link.get("href", "")) for path in ("links/link", "attachments/attachment")
+                        for link in element.iterfind(path)))
 
     def schedule(self, root: etree._Element) -> ScheduleRecord:
         conference = self.child(root, "conference")
@@ -110,7 +110,8 @@ class Reader:
         return ScheduleRecord(
             acronym=self.text(conference, "acronym"), title=self.text(conference, "title"),
             url=self.text(conference, "url").strip() or self.text(conference, "base_url"),
-            time_zone_name=self.text(conference, "time_zone_name"), events=tuple(events))
+            time_zone_name=self.text(conference, "time_zone_name"), events=tuple(events),
+            base_url=self.text(conference, "base_url") or self.text(root, "base_url"))
 
 
 def parse(content: bytes, origin: str, options: ImportOptions) -> Programme:

@@ -106,11 +106,13 @@ def _event(event: At, day: At, room: str) -> EventRecord:
         language=event.text("language"), abstract=event.text("abstract"),
         description=event.text("description"), url=event.text("url"),
         persons=tuple(_person(p) for p in event.get("persons", list, required=False).items()),
-        links=tuple(_link(link) for link in event.get("links", list, required=False).items()))
+        links=tuple(_link(link) for name in ("links", "attachments")
+                    for link in event.get(name, list, required=False).items()))
 
 
 def _schedule(document: At) -> ScheduleRecord:
-    conference = document.get("schedule", dict).get("conference", dict)
+    schedule = document.get("schedule", dict)
+    conference = schedule.get("conference", dict)
     conference.get("acronym", str)
     events = [_event(event, day, room)
               for day in conference.get("days", list).items()
@@ -119,7 +121,7 @@ def _schedule(document: At) -> ScheduleRecord:
     return ScheduleRecord(
         acronym=conference.text("acronym"), title=conference.text("title"),
         url=conference.text("url"), time_zone_name=conference.text("time_zone_name"),
-        events=tuple(events))
+        events=tuple(events), base_url=schedule.text("base_url"))
 
 
 def parse(content: bytes, origin: str, options: ImportOptions) -> Programme:
