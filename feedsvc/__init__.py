@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .accesslog import AccessLog
 from .live import LiveCatalog
 from .replay import Replay
+from .store import MAX_DATA_BYTES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_DATA = PROJECT_ROOT / "data" / "programme.json"
@@ -20,7 +21,8 @@ SHIPPED_DATA = PROJECT_ROOT / "data" / "programme.json"
 
 def create_app(test_config: dict | None = None) -> Flask:
     """The application. Configuration: defaults, then the environment
-    (FEEDSVC_DATA, FEEDSVC_BASE_URL, FEEDSVC_RELOAD_SECONDS, FEEDSVC_TRUSTED_PROXIES),
+    (FEEDSVC_DATA, FEEDSVC_BASE_URL, FEEDSVC_RELOAD_SECONDS, FEEDSVC_TRUSTED_PROXIES,
+    FEEDSVC_MAX_DATA_BYTES),
     then `test_config`.
 
     The data is loaded and rendered here, once: a bad data file stops the
@@ -34,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         BASE_URL=os.environ.get("FEEDSVC_BASE_URL", ""),
         RELOAD_SECONDS=float(os.environ.get("FEEDSVC_RELOAD_SECONDS", "2")),
         TRUSTED_PROXIES=os.environ.get("FEEDSVC_TRUSTED_PROXIES", "0"),
+        MAX_DATA_BYTES=int(os.environ.get("FEEDSVC_MAX_DATA_BYTES", MAX_DATA_BYTES)),
     )
     if test_config:
         app.config.from_mapping(test_config)
@@ -44,7 +47,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.register(app)
     app.logger.setLevel(logging.INFO)
     if _serving():
-        live = app.extensions["feedsvc"] = LiveCatalog(app.config["DATA"], app.config["RELOAD_SECONDS"])
+        live = app.extensions["feedsvc"] = LiveCatalog(app.config["DATA"], app.config["RELOAD_SECONDS"],
+                                                       app.config["MAX_DATA_BYTES"])
         app.wsgi_app = AccessLog(Replay(app.wsgi_app, live))
     trust_proxies(app, app.config["TRUSTED_PROXIES"])  # outermost: the rest sees the client's host
     return app

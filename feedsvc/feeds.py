@@ -19,7 +19,7 @@ from .ical import FeedMeta, FeedRenderer, RenderedFeed
 from .links import google_event_url
 from .model import Event, Programme
 from .query import FeedQuery, parse_feed_query
-from .store import load_programme
+from .store import MAX_DATA_BYTES, load_programme
 
 FEED_CACHE_BYTES = 32 * 2**20  # rendered feeds kept (heads, digests, references), per process
 QUERY_CACHE_SIZE = 1024  # distinct query strings kept, each with its parsed query
@@ -97,8 +97,8 @@ class Catalog:
         self.answers = Bounded(ANSWER_CACHE_BYTES)
 
     @classmethod
-    def load(cls, path: Path | str) -> "Catalog":
-        return cls(load_programme(path))
+    def load(cls, path: Path | str, max_bytes: int = MAX_DATA_BYTES) -> "Catalog":
+        return cls(load_programme(path, max_bytes))
 
     @cached_property
     def google_links(self) -> dict[str, str]:

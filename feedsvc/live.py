@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from .feeds import Catalog
-from .store import DataFileError
+from .store import MAX_DATA_BYTES, DataFileError
 
 log = logging.getLogger("feedsvc")
 
@@ -31,13 +31,14 @@ def file_identity(path: Path) -> tuple[int, int, int] | None:
 
 
 class LiveCatalog:
-    def __init__(self, path: Path | str, interval: float):
+    def __init__(self, path: Path | str, interval: float, max_bytes: int = MAX_DATA_BYTES):
         """Load `path` now (a bad file raises `DataFileError`: refuse to start);
-        look for a new version every `interval` seconds (0: never)."""
+        look for a new version every `interval` seconds (0: never); refuse files over `max_bytes`."""
         self.path = Path(path)
         self.interval = interval
+        self.max_bytes = max_bytes
         self._identity = file_identity(self.path)
-        self._catalog = Catalog.load(self.path)
+        self._catalog = Catalog.load(self.path, max_bytes)
         self._checked = time.monotonic()
         self._lock = threading.Lock()
         log.info("worker %d: loaded %s: %d events", os.getpid(), self.path, len(self._catalog.programme.events))
@@ -59,7 +60,7 @@ class LiveCatalog:
             return
         self._identity = identity
         try:
-            catalog = Catalog.load(self.path)
+            catalog = Catalog.load(self.path, self.max_bytes)
         except DataFileError as error:
             log.error("worker %d: data file changed but cannot be used, still serving the last good data: %s",
                       os.getpid(), error)

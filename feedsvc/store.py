@@ -23,6 +23,7 @@ from .model import (CANCELLED, CONFIRMED, Author, Conference, Event, Link,
                     Programme, Session, SourceRecord)
 
 FORMAT = 2
+MAX_DATA_BYTES = 128 * 2**20  # about 45,000 events; a worker needs some ten times a file's size
 
 
 class DataFileError(ValueError):
@@ -183,9 +184,15 @@ def check_programme(programme: Programme) -> None:
         raise ValueError(f"Q&As cover unknown events {sorted(dangling)}")
 
 
-def load_programme(path: Path | str) -> Programme:
-    """The programme in `path`, or `DataFileError` saying what is wrong with the file."""
+def load_programme(path: Path | str, max_bytes: int = MAX_DATA_BYTES) -> Programme:
+    """The programme in `path`, or `DataFileError` saying what is wrong with the file.
+    A file over `max_bytes` is refused unread: loading it could cost a worker its memory,
+    and a killed worker takes its requests with it."""
     try:
+        size = os.stat(path).st_size
+        if size > max_bytes:
+            raise DataFileError(path, f"it is {size:,} bytes, over the limit of {max_bytes:,} "
+                                      "(FEEDSVC_MAX_DATA_BYTES); not loaded")
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise DataFileError(path, f"cannot read it ({error})") from error

@@ -10,7 +10,7 @@ import pytest
 
 from feedsvc import SHIPPED_DATA, create_app
 from feedsvc.live import LiveCatalog
-from feedsvc.store import load_programme, write_programme
+from feedsvc.store import DataFileError, load_programme, write_programme
 
 
 INTERVAL = 0.05
@@ -89,3 +89,17 @@ def test_app_serves_new_data_and_new_etag(data_file):
     after_interval()
     third = client.get("/events/h-mem.ics")
     assert (third.status_code, third.data) == (200, second.data)
+
+
+def test_a_data_file_over_the_size_limit_is_refused_and_the_last_good_one_served(data_file, caplog):
+    size = data_file.stat().st_size
+    with pytest.raises(DataFileError, match=rf"it is {size:,} bytes, over the limit of 1,000 "
+                                            r"\(FEEDSVC_MAX_DATA_BYTES\); not loaded$"):
+        LiveCatalog(data_file, INTERVAL, max_bytes=1000)
+    live = LiveCatalog(data_file, INTERVAL, max_bytes=size + 100)
+    before = live.current()
+    retitled(data_file, "meshsdf", "MeshSDF " + "x" * 200)  # now over the limit
+    after_interval()
+    with caplog.at_level(logging.ERROR, logger="feedsvc"):
+        assert live.current() is before
+    assert "over the limit" in caplog.text and "still serving the last good data" in caplog.text

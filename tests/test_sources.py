@@ -472,3 +472,13 @@ def test_attachments_are_links_and_a_description_equal_to_the_abstract_is_said_o
                                   ImportOptions(STAMP)).events_by_id["opening-ceremony"]
     assert opening.links[-1] == Link("Opening slides", "https://pretalx.example.org/media/opening.pdf")
     assert (opening.abstract, opening.description) == ("Welcome to DemoCon 2024.", "")
+
+
+def test_a_schema_2_file_is_refused_saying_so():
+    """c3voc's schedule schema 2 (the CCC hub's) lists events apart from the days."""
+    document = {"schedule": {"version": "2", "conference": {"acronym": "38c3", "title": "38C3", "days": []},
+                             "events": [{"guid": "g", "start": "2024-12-27T10:30:00+01:00"}]}}
+    with raises("s.json: $.schedule: lists its events in schedule.events, as c3voc's schedule schema 2 does, "
+                "which feedsvc does not read yet; use the export of schema 1, whose events are in "
+                "conference.days[].rooms"):
+        schedule_json.parse(json.dumps(document).encode(), "s.json", ImportOptions(STAMP))

@@ -114,6 +114,10 @@ def _schedule(document: At) -> ScheduleRecord:
     schedule = document.get("schedule", dict)
     conference = schedule.get("conference", dict)
     conference.get("acronym", str)
+    if isinstance(schedule.value.get("events"), list):
+        raise schedule.fail("lists its events in schedule.events, as c3voc's schedule schema 2 does, "
+                            "which feedsvc does not read yet; use the export of schema 1, whose "
+                            "events are in conference.days[].rooms")
     events = [_event(event, day, room)
               for day in conference.get("days", list).items()
               for room, listed in day.get("rooms", dict, required=False).members()
