@@ -168,7 +168,8 @@ def _continue(old: Event | None, previous: Programme, new: Event, fresh: Program
         changes.changed.append((new.id, fields))
     else:
         changes.unchanged += 1
-        return replace(old, source_key=new.source_key)  # upstream may re-create an event: its new key
+        # what is not in the calendar is still the source's latest: a re-created event's key, its other fields
+        return replace(old, source_key=new.source_key, extra=new.extra)
     return replace(new, status=CONFIRMED, sequence=old.sequence + 1, created=old.created, last_modified=stamp)
 
 

@@ -107,6 +107,7 @@ class Event:
     room: str = ""
     language: str = ""
     source_key: str = ""
+    extra: tuple[tuple[str, str], ...] = ()  # the source's other plain fields, by name (sorted)
     covers: tuple[str, ...] = ()  # ids of the talks a Q&A is about
     status: str = CONFIRMED
     sequence: int = 0
@@ -116,6 +117,11 @@ class Event:
     @property
     def is_cancelled(self) -> bool:
         return self.status == CANCELLED
+
+    def attribute(self, name: str) -> str:
+        """One of the source's other fields ("level", "do_not_record"), "" if it has none:
+        what a new filter reads without a change to the model."""
+        return dict(self.extra).get(name, "")
 
     @property
     def identity(self) -> str:

@@ -8,6 +8,7 @@ button and the visitor's local times. No inline script or style, for a strict CS
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,7 +17,7 @@ from flask import Blueprint, render_template, request
 from .feeds import Catalog
 from .links import feed_links
 from .filters import ALIASED, LISTED_AT_MOST, BadQuery, Labelled, UnknownName
-from .model import Programme
+from .model import Event, Programme
 from .query import FEED_PARAMETERS, FeedQuery
 from .store import utc_text
 from .views import base_url, catalog
@@ -59,6 +60,11 @@ class Choice:
     title: str
     labels: dict[str, str]
     counts: dict[str, int]
+    key: Callable[[Event], str]  # an event's id for it
+
+    def of(self, event: Event) -> str:
+        """The event's name for it, shown beside its type."""
+        return self.labels.get(self.key(event), "")
 
 
 def ticked(programme: Programme) -> dict[str, Choice]:
@@ -69,7 +75,7 @@ def ticked(programme: Programme) -> dict[str, Choice]:
         labels = chosen.labels(programme) if isinstance(chosen, Labelled) and chosen.listed else {}
         if 1 < len(labels) <= LISTED_AT_MOST:
             index = chosen.index(programme)
-            shown[chosen.name] = Choice(chosen.title, labels, {k: len(v) for k, v in index.items()})
+            shown[chosen.name] = Choice(chosen.title, labels, {k: len(v) for k, v in index.items()}, chosen.key)
     return shown
 
 

@@ -44,7 +44,7 @@ def event_to_json(event: Event) -> dict:
         "start": event.start.isoformat(), "end": event.end.isoformat(), "day": event.day.isoformat(),
         "track": event.track, "room": event.room, "language": event.language,
         "abstract": event.abstract, "description": event.description,
-        "url": event.url, "links": [asdict(link) for link in event.links],
+        "url": event.url, "links": [asdict(link) for link in event.links], "extra": dict(event.extra),
         "covers": list(event.covers), "status": event.status, "sequence": event.sequence,
         "created": utc_text(event.created), "last_modified": utc_text(event.last_modified),
     }
@@ -134,6 +134,7 @@ def event_from_json(raw: dict, session_id: str, zone) -> Event:
         track=raw["track"], room=raw["room"], language=raw["language"],
         abstract=raw["abstract"], description=raw["description"],
         url=raw["url"], links=tuple(Link(link["label"], link["url"]) for link in raw["links"]),
+        extra=tuple(sorted((str(name), str(value)) for name, value in raw["extra"].items())),
         covers=tuple(raw["covers"]), status=raw["status"], sequence=raw["sequence"],
         created=_moment(raw["created"], timezone.utc), last_modified=_moment(raw["last_modified"], timezone.utc))
     return event

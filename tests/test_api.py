@@ -42,7 +42,7 @@ def test_event_item_fields(client):
                    "url": "https://neurips.cc/virtual/2020/public/poster_f6876a9f998f6472cc26708e27444456.html"},
                   {"label": "Paper", "url": "https://proceedings.neurips.cc/paper/2020/hash/"
                                             "f6876a9f998f6472cc26708e27444456-Abstract.html"},
-                  {"label": "Code", "url": "https://github.com/IGITUGraz/H-Mem"}],
+                  {"label": "Code", "url": "https://github.com/IGITUGraz/H-Mem"}], "extra": {},
         "covers": [], "status": "confirmed", "sequence": 0,
         "created": "2026-11-27T00:00:00Z", "last_modified": "2026-11-27T00:00:00Z",
         "ics_url": f"{BASE_URL}/events/h-mem.ics?alarm=10",

@@ -482,3 +482,11 @@ def test_a_schema_2_file_is_refused_saying_so():
                 "which feedsvc does not read yet; use the export of schema 1, whose events are in "
                 "conference.days[].rooms"):
         schedule_json.parse(json.dumps(document).encode(), "s.json", ImportOptions(STAMP))
+
+
+def test_the_sources_other_plain_fields_are_kept_by_name():
+    """What a new filter can read: here pretalx's and frab's slugs, feedback URLs, do_not_record."""
+    assert pretalx().events_by_id["opening-ceremony"].extra == (
+        ("do_not_record", "false"), ("feedback_url", "https://pretalx.example.org/democon24/talk/QW3RTY/feedback/"),
+        ("slug", "democon24-101-opening-ceremony"))
+    assert frab().events_by_id["keynote"].extra == (("slug", "froscon2024-3001-keynote-free-software-in-2024"),)

@@ -25,6 +25,9 @@ SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:", re.I)
 BARE_HOST = re.compile(r"(?:[a-z0-9-]+\.)+(?!(?:pdf|txt|html?|png|jpe?g|gif|svg|zip|mp[34]|webm|odp|pptx?|key)\b)"
                        r"[a-z]{2,}(?:[/?#]\S*)?$", re.I)
 DAY_CHANGE = time(4)
+READ_FIELDS = frozenset({"guid", "id", "date", "start", "duration", "room", "title", "subtitle", "type",
+                         "track", "language", "abstract", "description", "url", "persons", "links",
+                         "attachments"})
 BROKEN_BR = re.compile(r"</br\s*>", re.I)
 LAYOUT_TAGS = {"p", "div", "ul", "ol", "table", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}  # when a conference day ends, unless the file says (frab's default)
 CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # Unicode's category Cc, but LF
@@ -81,6 +84,7 @@ class EventRecord:
     url: str = ""
     persons: tuple[Author, ...] = ()
     links: tuple[Link, ...] = ()
+    extra: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,20 @@ class ScheduleRecord:
     time_zone_name: str
     events: tuple[EventRecord, ...]
     base_url: str = ""  # what the file's relative links are relative to
+
+
+def extras(fields) -> tuple[tuple[str, str], ...]:
+    """The event's other plain fields in the file, (name, text), sorted: what a new filter
+    (say `level=`) reads without a change to the model or the readers. Fields read
+    elsewhere, nested ones and empty ones are left out."""
+    found = {}
+    for name, value in fields:
+        if name in READ_FIELDS or value is None or isinstance(value, (dict, list)):
+            continue
+        text = ("true" if value else "false") if isinstance(value, bool) else clean(str(value))
+        if text:
+            found[name] = text
+    return tuple(sorted(found.items()))
 
 
 def zone_of(record: ScheduleRecord, origin: str, options: ImportOptions):
@@ -254,7 +272,7 @@ def build_programme(record: ScheduleRecord, origin: str, options: ImportOptions)
             end=zone.normalize(start + timedelta(hours=hours, minutes=minutes, seconds=seconds)),
             day=iso(raw.day, date), url=web(raw.url, base), links=links_of(raw, base),
             subtitle=clean(raw.subtitle), track=clean(raw.track), room=clean(raw.room),
-            language=clean(raw.language), source_key=key, status=CONFIRMED, sequence=0,
+            language=clean(raw.language), source_key=key, extra=raw.extra, status=CONFIRMED, sequence=0,
             created=options.stamp, last_modified=options.stamp))
     title = clean(record.title) or clean(record.acronym)
     session = Session(session_id, title, "", (), web(record.url), tuple(events))

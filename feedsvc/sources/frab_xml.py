@@ -13,7 +13,8 @@ import re
 from lxml import etree
 
 from ..model import Author, Link, Programme
-from .common import EventRecord, ImportOptions, Located, ScheduleRecord, SourceError, build_programme
+from .common import (EventRecord, ImportOptions, Located, ScheduleRecord, SourceError, build_programme,
+                     extras)
 
 # What may stand before the root element: whitespace, the XML declaration, comments, PIs.
 PROLOG = re.compile(rb"(?:[ \t\r\n]+|<\?.*?\?>|<!--.*?-->)*", re.S)
@@ -96,7 +97,9 @@ class Reader:
             persons=tuple(Author("", "".join(p.itertext()), p.get("guid") or p.get("code") or p.get("id", ""))
                           for p in element.iterfind("persons/person")),
             links=tuple(Link("".join(link.itertext()), link.get("href", "")) for path in ("links/link", "attachments/attachment")
-                        for link in element.iterfind(path)))
+                        for link in element.iterfind(path)),
+            extra=extras((child.tag, "".join(child.itertext())) for child in element
+                         if isinstance(child.tag, str) and not len(child)))
 
     def schedule(self, root: etree._Element) -> ScheduleRecord:
         conference = self.child(root, "conference")

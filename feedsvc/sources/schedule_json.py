@@ -9,7 +9,8 @@ import json
 from dataclasses import dataclass
 
 from ..model import Author, Link, Programme
-from .common import EventRecord, ImportOptions, Located, ScheduleRecord, SourceError, build_programme
+from .common import (EventRecord, ImportOptions, Located, ScheduleRecord, SourceError, build_programme,
+                     extras)
 
 KINDS = {dict: "an object", list: "an array", str: "a string"}
 
@@ -107,7 +108,8 @@ def _event(event: At, day: At, room: str) -> EventRecord:
         description=event.text("description"), url=event.text("url"),
         persons=tuple(_person(p) for p in event.get("persons", list, required=False).items()),
         links=tuple(_link(link) for name in ("links", "attachments")
-                    for link in event.get(name, list, required=False).items()))
+                    for link in event.get(name, list, required=False).items()),
+        extra=extras(event.value.items()))
 
 
 def _schedule(document: At) -> ScheduleRecord:
