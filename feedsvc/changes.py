@@ -14,8 +14,7 @@ How a fresh event finds the event it continues (the first rule that applies):
 3. a moved Q&A or break: the same type and title, the nearest start.
 A seed talk both renamed and moved matches nothing: it is cancelled and added anew.
 A matched event keeps its readable id; a new one whose id is taken gets a suffix.
-Every rule looks its candidates up in an index, so reconciling stays linear
-(plus a sort) in the number of events.
+Every rule looks its candidates up in an index: no rule compares pairs of events.
 """
 from __future__ import annotations
 
@@ -23,7 +22,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from .model import CANCELLED, CONFIRMED, Event, Programme, Session, slugify, unique
+from .model import CANCELLED, CONFIRMED, Author, Event, Programme, Session, slugify, unique
 
 SUMMARY_IDS = 20  # ids listed per kind of change; the rest are counted
 
@@ -37,6 +36,7 @@ FIELDS = {
     "abstract": lambda e, p: (e.abstract, e.description),
     "place": lambda e, p: (e.track, e.room, e.language),
     "links": lambda e, p: (e.url, e.links),
+    "other fields": lambda e, p: e.extra,
     "covers": lambda e, p: tuple((i, p.events_by_id[i].title, p.events_by_id[i].authors) for i in e.covers),
     "session": lambda e, p: (_about(p.sessions_by_id[e.session_id]), p.conference),
 }
@@ -168,29 +168,34 @@ def _continue(old: Event | None, previous: Programme, new: Event, fresh: Program
         changes.changed.append((new.id, fields))
     else:
         changes.unchanged += 1
-        # what is not in the calendar is still the source's latest: a re-created event's key, its other fields
-        return replace(old, source_key=new.source_key, extra=new.extra)
+        return replace(old, source_key=new.source_key)  # upstream may re-create an event: its new key
     return replace(new, status=CONFIRMED, sequence=old.sequence + 1, created=old.created, last_modified=stamp)
 
 
 def _published_authors(previous: Programme, fresh: Programme) -> Programme:
     """`fresh` with each person under the id they were published with, found by the source's
-    id for them: a namesake who comes first in a re-import must not take over their feed.
-    A new person whose id someone published has gets their upstream id added to it."""
-    published = {a.upstream: a.id for a in previous.authors if a.upstream}
-    holders = {a.id: a.upstream for a in previous.authors}
-    taken = set(holders) | {a.id for a in fresh.authors}
-    ids = {}
-    for author in fresh.authors:
-        if author.upstream in published:
-            ids[author] = published[author.upstream]
-        elif author.id in holders and holders[author.id] != author.upstream:
-            ids[author] = unique(author.id, slugify(author.upstream), taken)
-    if all(ident == author.id for author, ident in ids.items()):
+    id for them within their source (frab counts person ids per conference): a namesake who
+    comes first in a re-import must not take over their feed. A new person whose id someone
+    else was published with gets their upstream id added to it."""
+    published = {(e.session_id, a.upstream): a.id for e in previous.events for a in e.authors if a.upstream}
+    holders = {ident: key for key, ident in published.items()}
+    taken = {a.id for a in previous.authors} | {a.id for a in fresh.authors}
+    ids: dict[tuple[str, Author], str] = {}
+    for event in fresh.events:
+        for author in event.authors:
+            key = (event.session_id, author.upstream)
+            if (event.session_id, author) in ids or not author.upstream:
+                continue
+            if key in published:
+                ids[event.session_id, author] = published[key]
+            elif author.id in holders and holders[author.id] != key:
+                ids[event.session_id, author] = unique(author.id, slugify(author.upstream), taken)
+    if all(ident == author.id for (_, author), ident in ids.items()):
         return fresh
 
     def renamed(event: Event) -> Event:
-        return replace(event, authors=tuple(replace(a, id=ids.get(a, a.id)) for a in event.authors))
+        return replace(event, authors=tuple(replace(a, id=ids.get((event.session_id, a), a.id))
+                                            for a in event.authors))
     return replace(fresh, sessions=tuple(replace(s, events=tuple(map(renamed, s.events))) for s in fresh.sessions))
 
 

@@ -65,6 +65,7 @@ FRESH = click.option("--fresh", is_flag=True, help="Ignore the existing data fil
 @FRESH
 @DRY_RUN
 @click.option("--timezone", help="The conference's IANA zone (e.g. Europe/Berlin), for a source that names none.")
+@with_appcontext
 def import_command(sources: tuple[str, ...], output: Path | None, stamp: str | None, fresh: bool,
                    dry_run: bool, timezone: str | None):
     """Import SOURCES (files or http(s) URLs of a frab/pretalx schedule.xml, a
@@ -78,7 +79,8 @@ def import_command(sources: tuple[str, ...], output: Path | None, stamp: str | N
     """
     output = data_file(output)
     options = ImportOptions(parse_stamp(stamp), timezone)
-    report(run(lambda: import_sources(list(sources), output, options, fresh, dry_run)), output, dry_run)
+    limit = current_app.config["MAX_DATA_BYTES"]
+    report(run(lambda: import_sources(list(sources), output, options, fresh, dry_run, limit)), output, dry_run)
 
 
 @click.command("import-seed")
@@ -97,12 +99,14 @@ def import_seed(context: click.Context, manifest: str, **options):
 @OUTPUT
 @STAMP
 @DRY_RUN
+@with_appcontext
 def sync_command(output: Path | None, stamp: str | None, dry_run: bool):
     """Import again the sources the data file records (its last `import` named them) and
     print what changed. For a cron line or a systemd timer: exit status 0 whether or not
     anything changed; on any error it is not 0 and the data file stays as it was."""
     output = data_file(output)
-    report(run(lambda: sync(output, ImportOptions(parse_stamp(stamp)), dry_run)), output, dry_run)
+    limit = current_app.config["MAX_DATA_BYTES"]
+    report(run(lambda: sync(output, ImportOptions(parse_stamp(stamp)), dry_run, limit)), output, dry_run)
 
 
 @click.command("export")
@@ -119,7 +123,7 @@ def export_feeds(directory: Path, base_url: str | None):
         raise click.UsageError("give the public base URL with --base-url or FEEDSVC_BASE_URL "
                                "(e.g. https://feeds.example.org): the feeds name their own URL")
     try:
-        count = export(Catalog.load(current_app.config["DATA"]), directory, base)
+        count = export(Catalog.load(current_app.config["DATA"], current_app.config["MAX_DATA_BYTES"]), directory, base)
     except (DataFileError, ExportError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Wrote {count} feeds below {directory} for {base}.")

@@ -16,7 +16,7 @@ from .changes import Changes, reconcile
 from .model import Programme, SourceRecord
 from .sources import ImportOptions, combine, parse_source
 from .sources.fetch import is_url, read_source
-from .store import DataFileError, load_programme, locked, write_programme
+from .store import MAX_DATA_BYTES, DataFileError, load_programme, locked, write_programme
 
 
 @dataclass(frozen=True)
@@ -38,25 +38,26 @@ def located(record: SourceRecord, output: Path) -> str:
 
 
 def import_sources(locations: list[str], output: Path, options: ImportOptions, fresh: bool = False,
-                   dry_run: bool = False) -> Outcome:
+                   dry_run: bool = False, max_bytes: int = MAX_DATA_BYTES) -> Outcome:
     """Import `locations` into `output`; `SourceError` or `DataFileError` if any is unusable,
     and then nothing is written."""
     records = [SourceRecord(recorded(location, output), options.timezone or "") for location in locations]
-    return _update(records, output, options.stamp, fresh, dry_run)
+    return _update(records, output, options.stamp, fresh, dry_run, max_bytes)
 
 
-def sync(output: Path, options: ImportOptions, dry_run: bool = False) -> Outcome:
+def sync(output: Path, options: ImportOptions, dry_run: bool = False, max_bytes: int = MAX_DATA_BYTES) -> Outcome:
     """Import again the sources the data file records, as its last import named them."""
-    previous = load_programme(output)
+    previous = load_programme(output, max_bytes)
     if not previous.sources:
         raise DataFileError(output, "records no sources; import them first with "
                                     f"`flask --app feedsvc import SOURCE … --output {output}`")
-    return _update(list(previous.sources), output, options.stamp, False, dry_run)
+    return _update(list(previous.sources), output, options.stamp, False, dry_run, max_bytes)
 
 
-def _update(records: list[SourceRecord], output: Path, stamp, fresh: bool, dry_run: bool) -> Outcome:
+def _update(records: list[SourceRecord], output: Path, stamp, fresh: bool, dry_run: bool,
+            max_bytes: int) -> Outcome:
     with locked(output):  # a second import waits: both read, both write, and one's update would be lost
-        previous = None if fresh or not output.exists() else load_programme(output)
+        previous = None if fresh or not output.exists() else load_programme(output, max_bytes)
         kept = {r.location: r for r in previous.sources} if previous else {}
         fetched = [_fetch(r, kept.get(r.location), output) for r in records]
         if previous and _plain(records) == _plain(previous.sources) and all(c is None for c, _ in fetched):
@@ -69,11 +70,9 @@ def _update(records: list[SourceRecord], output: Path, stamp, fresh: bool, dry_r
         changes = None
         if previous:
             programme, changes = reconcile(previous, programme, stamp)
-        # new validators alone change no feed: the next sync just downloads once more
-        written = not dry_run and (previous is None or _plain(programme.sources) != _plain(previous.sources)
-                                   or replace(programme, sources=previous.sources) != previous)
+        written = not dry_run and programme != previous  # new validators too: the next sync asks with them
         if written:
-            write_programme(programme, output)
+            write_programme(programme, output, max_bytes)
         return Outcome(programme, changes, written)
 
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from .feeds import Catalog
-from .store import MAX_DATA_BYTES, DataFileError
+from .store import MAX_DATA_BYTES
 
 log = logging.getLogger("feedsvc")
 
@@ -61,7 +61,7 @@ class LiveCatalog:
         self._identity = identity
         try:
             catalog = Catalog.load(self.path, self.max_bytes)
-        except DataFileError as error:
+        except Exception as error:  # any: a request must never pay for a bad file (DataFileError mostly)
             log.error("worker %d: data file changed but cannot be used, still serving the last good data: %s",
                       os.getpid(), error)
             return

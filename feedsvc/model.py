@@ -31,22 +31,28 @@ def fold(text: str) -> str:
     "Łukasz Nørgaard" and "lukasz norgaard" fold alike."""
     if text.isascii():  # most text: nothing to strip (measured: 20x faster over abstracts)
         return text.lower()
-    return MARKS.sub("", unicodedata.normalize("NFKD", text)).casefold().translate(UNMARKED)
+    unmarked = MARKS.sub("", unicodedata.normalize("NFKD", text))
+    return unicodedata.normalize("NFC", unmarked).casefold().translate(UNMARKED)  # "デ" whole again
 
 
 def slugify(text: str) -> str:
     """A readable id for URLs: ``"J. Zico Kolter"`` becomes ``"j-zico-kolter"``. Letters of
-    any script stay ("機械学習", "зал-1"): a track named only in them still has an id."""
-    return re.sub(r"[\W_]+", "-", fold(text)).strip("-")
+    any script stay, with their marks ("機械学習", "зал-1", "काल"): a track named only in
+    them still has an id of its own."""
+    folded = fold(text)
+    if not folded.isascii():
+        folded = "".join(c if c.isalnum() or unicodedata.category(c)[0] == "M" else "-" for c in folded)
+    return re.sub(r"[^\w\u0080-\U0010ffff]+|_+", "-", folded).strip("-")
 
 
 def unique(wanted: str, suffix: str, taken: set[str]) -> str:
     """`wanted`, or `wanted-suffix` if taken, numbered on if that is taken too."""
+    stem = "-".join(part for part in (wanted, suffix) if part)
     candidate, number = wanted, 2
     if candidate in taken:
-        candidate = "-".join(part for part in (wanted, suffix) if part)
+        candidate = stem
     while candidate in taken:
-        candidate, number = f"{wanted}-{suffix}-{number}", number + 1
+        candidate, number = f"{stem}-{number}", number + 1
     taken.add(candidate)
     return candidate
 

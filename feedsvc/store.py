@@ -66,7 +66,7 @@ def dumps(programme: Programme) -> str:
     return json.dumps(programme_to_json(programme), ensure_ascii=False, indent=2) + "\n"
 
 
-def write_programme(programme: Programme, path: Path) -> None:
+def write_programme(programme: Programme, path: Path, max_bytes: int = MAX_DATA_BYTES) -> None:
     """Replace `path` atomically: readers see the old file or the new one, never half.
     The new file keeps the mode and owner of the one it replaces (a service running as
     another user must still read it), or gets the usual 0644 under the umask when new."""
@@ -75,10 +75,14 @@ def write_programme(programme: Programme, path: Path) -> None:
         check_programme(programme)
     except ValueError as error:  # what would not load is never written
         raise DataFileError(path, f"not written: the programme is not valid: {error}") from error
+    text = dumps(programme).encode("utf-8")
+    if len(text) > max_bytes:
+        raise DataFileError(path, f"not written: it would be {len(text):,} bytes, over the limit of "
+                                  f"{max_bytes:,} (FEEDSVC_MAX_DATA_BYTES) that the service loads")
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(dumps(programme))
+        with os.fdopen(handle, "wb") as out:
+            out.write(text)
             out.flush()
             _take_mode(out.fileno(), path)
             os.fsync(out.fileno())
@@ -152,8 +156,25 @@ def check_event(event: Event) -> None:
             raise ValueError(f"event {event.id!r} {reason}")
 
 
+def from_format_1(raw: dict) -> dict:
+    """A data file of the seed-only importer in today's form, so that upgrading keeps serving
+    it and the next import keeps its history (SEQUENCE, cancellations): its sessions are the
+    rooms and their areas the tracks, as the seed reader makes them now."""
+    def event(e: dict, session: dict) -> dict:
+        labelled = [("Talk", "talk"), ("Paper", "paper"), ("Preprint", "preprint"), ("Code", "code")]
+        links = ([{"label": label, "url": e["links"][key]} for label, key in labelled if e["links"][key]]
+                 if e["authors"] else [{"label": "Session", "url": e["links"]["talk"]}])
+        return {**e, "source_key": "", "subtitle": "", "description": "", "language": "", "extra": {},
+                "authors": [{**a, "upstream": ""} for a in e["authors"]], "day": e["start"][:10],
+                "track": session["area"], "room": session["title"], "url": e["links"]["talk"], "links": links}
+    sessions = [{**s, "events": [event(e, s) for e in s["events"]]} for s in raw["sessions"]]
+    return {**raw, "format": FORMAT, "sources": [], "sessions": sessions}
+
+
 def programme_from_json(raw: dict) -> Programme:
     """A `Programme` from parsed JSON; `ValueError`, `KeyError` or `TypeError` if malformed."""
+    if raw.get("format") == 1:
+        raw = from_format_1(raw)
     if raw.get("format") != FORMAT:
         raise ValueError(f"format must be {FORMAT}, not {raw.get('format')!r} "
                          "(re-import the sources with `flask --app feedsvc import`)")

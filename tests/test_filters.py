@@ -29,7 +29,8 @@ LEVEL = Labelled("level", "levels", key=lambda e: slugify(e.attribute("level")),
                  title="Levels")  # the whole of `level=`, as it would stand in FILTERS
 
 
-def test_a_new_filter_over_a_field_of_the_source_is_one_entry():
+def test_a_new_filter_over_a_field_of_the_source_needs_no_change_but_its_entry():
+    """`level=` as it would stand in FILTERS: the field is kept by the readers already."""
     programme = parse_source(with_levels(), "s.json", ImportOptions(STAMP))
     assert programme.events_by_id["opening-ceremony"].attribute("level") == "Beginner"
     LEVEL.prepare(programme)

@@ -441,7 +441,9 @@ def test_json_events_without_date_use_the_day_and_its_start():
      "Para one\nline two\n\nSee [this](https://x.org).\n\nThree"),
     ("One</br>\r\n\r\nTwo <b>bold</b>", "One\n\nTwo bold"),  # "</br>", as browsers read it
     ("<p>One\nstill one</p><p>Two</p>", "One still one\n\nTwo"),  # paragraphs: HTML's line breaks
-    ("<ul><li>a &amp; b</li><li>c</li></ul>", "  * a & b\n  * c"),
+    ("<ul><li>a &amp; b</li><li>c</li></ul>", "* a & b\n* c"),  # a list alone: no indent
+    ("<div><div>Hello</div></div>", "Hello"),
+    ("Title\tand\rmore", "Title and\nmore"),  # a tab is a space, a lone CR a line break
     ("a < b and **Markdown**\n\nstays", "a < b and **Markdown**\n\nstays"),
 ])
 def test_html_becomes_readable_text_keeping_its_layout(html, text):
@@ -457,6 +459,9 @@ def test_html_becomes_readable_text_keeping_its_layout(html, text):
     ("file:///etc/passwd", "", ""),
     ("", "https://x.org/", ""),
     ("slides.pdf", "", ""),  # relative, with nothing to be relative to
+    ("nymtech.net", "https://frab.example.org/camp/", "https://nymtech.net"),
+    ("paper.docx", "", ""),
+    ("https://x.org/a\nb", "", ""),  # a URL has no line break (icalendar refuses one)
 ])
 def test_links_become_absolute_web_addresses_or_nothing(url, base, found):
     assert web(url, base) == found

@@ -7,7 +7,9 @@ from dataclasses import replace
 import pytest
 
 from feedsvc import SHIPPED_DATA
-from feedsvc.store import DataFileError, load_programme, write_programme
+from feedsvc.store import DataFileError, load_programme, programme_to_json, write_programme
+
+from .conftest import ROOT
 
 
 
@@ -45,7 +47,7 @@ def test_load_programme_refuses_missing_file(tmp_path):
 
 
 @pytest.mark.parametrize("edit, reason", [
-    (lambda raw: raw.update(format=1), "format must be 2, not 1"),
+    (lambda raw: raw.update(format=3), "format must be 2, not 3"),
     (lambda raw: first_event(raw).pop("title"), "missing field 'title'"),
     (lambda raw: first_event(raw).update(end="2020-12-08T05:59:00-08:00"),
      "event 'multiscale-deep-equilibrium-models' ends before it starts"),
@@ -79,3 +81,19 @@ def test_write_programme_failure_leaves_old_file_and_no_temporary(tmp_path):
         write_programme(unserialisable, target)
     assert target.read_text(encoding="utf-8") == "the old, good file"
     assert [p.name for p in tmp_path.iterdir()] == ["programme.json"]
+
+
+def test_a_data_file_of_the_previous_format_loads_as_the_importer_makes_it_now():
+    """Upgrading keeps serving the data file of the seed-only version and the next import keeps
+    its history: it is the shipped file (format 2) in all but the recorded sources."""
+    old = programme_to_json(load_programme(ROOT / "tests" / "fixtures" / "programme-format-1.json"))
+    new = programme_to_json(load_programme(SHIPPED_DATA))
+    assert old == {**new, "sources": []}
+
+
+def test_nothing_over_the_size_limit_is_written(tmp_path):
+    programme = load_programme(SHIPPED_DATA)
+    with pytest.raises(DataFileError, match=r"not written: it would be [\d,]+ bytes, over the limit of 1,000 "
+                                            r"\(FEEDSVC_MAX_DATA_BYTES\) that the service loads$"):
+        write_programme(programme, tmp_path / "out.json", max_bytes=1000)
+    assert list(tmp_path.iterdir()) == []

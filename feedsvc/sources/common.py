@@ -6,6 +6,7 @@ ids, persons and HTML are decided here once, so both formats of a schedule impor
 from __future__ import annotations
 
 import re
+import textwrap
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -22,14 +23,15 @@ from ..model import CONFIRMED, Author, Conference, Event, Link, Programme, Sessi
 ID_WORDS = 6
 SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:", re.I)
 # "nymtech.net", "example.org/x"; not a file name such as "slides.pdf"
-BARE_HOST = re.compile(r"(?:[a-z0-9-]+\.)+(?!(?:pdf|txt|html?|png|jpe?g|gif|svg|zip|mp[34]|webm|odp|pptx?|key)\b)"
+BARE_HOST = re.compile(r"(?:[a-z0-9-]+\.)+(?!(?:pdf|txt|html?|php|png|jpe?g|gif|svg|zip|mp[34]|webm|odp|pptx?|"
+                       r"docx?|xlsx?|csv|js|json|xml|md|key)\b)"
                        r"[a-z]{2,}(?:[/?#]\S*)?$", re.I)
-DAY_CHANGE = time(4)
+DAY_CHANGE = time(4)  # when a conference day ends, unless the file says (frab's default)
 READ_FIELDS = frozenset({"guid", "id", "date", "start", "duration", "room", "title", "subtitle", "type",
                          "track", "language", "abstract", "description", "url", "persons", "links",
                          "attachments"})
 BROKEN_BR = re.compile(r"</br\s*>", re.I)
-LAYOUT_TAGS = {"p", "div", "ul", "ol", "table", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}  # when a conference day ends, unless the file says (frab's default)
+LAYOUT_TAGS = {"p", "div", "ul", "ol", "table", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}
 CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # Unicode's category Cc, but LF
 DURATION = re.compile(r"(\d+):([0-5]\d)(?::([0-5]\d))?")  # hours may exceed 23
 CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")
@@ -47,7 +49,9 @@ class ImportOptions:
 
 
 def clean(text: str) -> str:
-    """Normalise to NFC and drop control characters (but newlines), which break calendar clients."""
+    """Normalise to NFC and drop control characters, which break calendar clients; a tab is
+    a space and a carriage return a line break."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     return CONTROLS.sub("", unicodedata.normalize("NFC", text)).strip()
 
 
@@ -183,7 +187,7 @@ def readable(text: str) -> str:
     if tags & HTML_TAGS:
         if not tags & LAYOUT_TAGS:
             text = text.replace("\n", "<br>\n")
-        text = get_text(text, ParserConfig(display_links=True)).strip("\n")  # a list's indent kept
+        text = textwrap.dedent(get_text(text, ParserConfig(display_links=True))).strip()
     lines = "\n".join(line.rstrip() for line in text.split("\n"))
     return re.sub(r"\n{3,}", "\n\n", lines)
 
@@ -212,12 +216,12 @@ def web(url: str, base: str = "") -> str:
     file:. Exports hold relative links ("/system/slides.pdf", against the file's base URL)
     and bare hosts ("nymtech.net"), which people meant as web pages."""
     url = url.strip()
-    if not url:
+    if not url or any(c.isspace() or not c.isprintable() for c in url):  # a URL has neither
         return ""
-    if base and not SCHEME.match(url):
-        url = urljoin(base, url)
-    elif BARE_HOST.match(url):
+    if BARE_HOST.match(url):
         url = "https://" + url
+    elif base and not SCHEME.match(url):
+        url = urljoin(base, url)
     return url if url.lower().startswith(("http://", "https://")) else ""
 
 

@@ -75,8 +75,8 @@ def read_source(location: str, etag: str = "", last_modified: str = "", *,
 
 def _within(seconds: float, source: str, work: Callable[[], Fetched]) -> Fetched:
     """`work()`, or `FetchError` once `seconds` have passed. The download runs in a daemon
-    thread that is abandoned at the deadline: it ends at its next socket timeout, or with
-    the import's process."""
+    thread that is abandoned at the deadline: a server that keeps dripping keeps it alive
+    until the import's process ends (`import` and `sync` are commands that end)."""
     outcome: dict = {}
 
     def run() -> None:
@@ -87,11 +87,11 @@ def _within(seconds: float, source: str, work: Callable[[], Fetched]) -> Fetched
     worker = threading.Thread(target=run, name=f"download {source}", daemon=True)
     worker.start()
     worker.join(seconds)
-    if worker.is_alive():
-        raise FetchError(source, f"timed out after {seconds:g} s")
+    if "fetched" in outcome:
+        return outcome["fetched"]
     if "error" in outcome:
         raise outcome["error"]
-    return outcome["fetched"]
+    raise FetchError(source, f"timed out after {seconds:g} s")
 
 
 def _download(url: str, etag: str, last_modified: str, max_bytes: int, timeout: float,
