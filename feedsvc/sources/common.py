@@ -5,6 +5,7 @@ ids, persons and HTML are decided here once, so both formats of a schedule impor
 """
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 import unicodedata
@@ -46,6 +47,15 @@ class SourceError(ValueError):
 class ImportOptions:
     stamp: datetime  # when the imported events were created or last changed (UTC)
     timezone: str | None = None  # IANA zone for a source that names none (`--timezone`)
+
+
+def json_object(content: bytes) -> dict:
+    """`content` as a JSON object, or {} if it is none: what recognising a JSON format starts with."""
+    try:
+        document = json.loads(content)
+    except (ValueError, RecursionError):  # not JSON; nested too deeply
+        return {}
+    return document if isinstance(document, dict) else {}
 
 
 def clean(text: str) -> str:

@@ -10,18 +10,14 @@ from dataclasses import dataclass
 
 from ..model import Author, Link, Programme
 from .common import (EventRecord, ImportOptions, Located, ScheduleRecord, SourceError, build_programme,
-                     extras)
+                     extras, json_object)
 
 KINDS = {dict: "an object", list: "an array", str: "a string"}
 
 
 def recognises(content: bytes) -> bool:
     """A JSON object with a "schedule" object holding a "conference" object."""
-    try:
-        document = json.loads(content)
-    except (ValueError, RecursionError):
-        return False
-    schedule = document.get("schedule") if isinstance(document, dict) else None
+    schedule = json_object(content).get("schedule")
     return isinstance(schedule, dict) and isinstance(schedule.get("conference"), dict)
 
 

@@ -18,7 +18,7 @@ import pytz
 
 from ..model import (Author, Conference, Event, Link, Programme, Session,
                      slugify, type_id)
-from .common import ImportOptions, SourceError, clean
+from .common import ImportOptions, SourceError, clean, json_object
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -85,11 +85,7 @@ class Block:
 
 def recognises(content: bytes) -> bool:
     """A seed manifest: a JSON object whose sessions name the pages they come from."""
-    try:
-        raw = json.loads(content)
-    except (ValueError, RecursionError):
-        return False
-    sessions = raw.get("sessions") if isinstance(raw, dict) else None
+    sessions = json_object(content).get("sessions")
     return isinstance(sessions, list) and all(isinstance(s, dict) and "page" in s for s in sessions)
 
 
