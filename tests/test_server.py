@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 from concurrent.futures import ThreadPoolExecutor
@@ -16,9 +17,11 @@ import click
 import pytest
 
 from feedsvc import SHIPPED_DATA, create_app
+from feedsvc.store import write_programme
 
 from .conftest import expected_times, parse_both
 from bench.procfile import family
+from bench.synthetic import generate
 from bench.stops import stops
 
 from .serving import fetch, raw_status, start_server, stop_server, wait_until_up
@@ -178,3 +181,25 @@ def test_a_stop_at_any_moment_ends_every_process_within_10_seconds():
     (bench/stops.py makes 100 such stops): without --workers-kill-timeout, 3 of 20 hung."""
     seconds = stops(8) + stops(2, stuck_client=True, seed=2)
     assert max(seconds) < 10, seconds
+
+
+def test_a_request_in_flight_completes_when_the_server_is_stopped(tmp_path):
+    """SIGTERM while the page of 1,500 events renders (most of a second): it is still answered whole."""
+    data = tmp_path / "programme.json"
+    write_programme(generate(1500), data)
+    with tempfile.TemporaryFile("w+") as output:
+        process, base = start_server({"FEEDSVC_DATA": str(data)}, stdout=output)
+        try:
+            wait_until_up(f"{base}/healthz", process, 60)
+            answers = []
+            request = threading.Thread(target=lambda: answers.append(fetch(f"{base}/?q=tickets")))
+            request.start()
+            time.sleep(0.05)
+            stopped = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            request.join(30)
+            status, _, body = answers[0]
+            assert status == 200 and body.rstrip().endswith(b"</html>")
+            assert process.wait(10) == 0 and time.monotonic() - stopped > 0.1  # it waited for the page
+        finally:
+            stop_server(process)
