@@ -27,7 +27,7 @@ import pytz
 from lxml import etree
 
 from feedsvc.model import (CANCELLED, CONFIRMED, Author, Conference, Event, Link,
-                           Programme, Session, slugify, type_id)
+                           Programme, Session, slugify, type_id, unique)
 from feedsvc.sources.seedpage import Block, covered_talks, event_id
 from feedsvc.store import write_programme
 
@@ -132,16 +132,6 @@ def make_links(rng: random.Random) -> tuple[Link, ...]:
         ("Preprint", preprint if rng.random() < 0.85 else ""), ("Code", code if rng.random() < 0.7 else "")) if url)
 
 
-def unique_id(ident: str, taken: set[str]) -> str:
-    """`ident`, or `ident-2`, `ident-3`…: titles and slot times repeat across sessions."""
-    candidate, number = ident, 1
-    while candidate in taken:
-        number += 1
-        candidate = f"{ident}-{number}"
-    taken.add(candidate)
-    return candidate
-
-
 def session_start(index: int, tracks: int, zone) -> datetime:
     """Session `index` runs in track `index % tracks` of slot `index // tracks`."""
     day, slot = divmod(index // tracks, SLOTS_PER_DAY)
@@ -162,7 +152,8 @@ def make_event(rng: random.Random, slot: tuple[str, int], start: datetime, sessi
     changed = rng.random() < 0.1
     links = make_links(rng) if is_talk else (Link("Session", session.url),)
     return Event(
-        id=unique_id(event_id(block), taken), session_id=session.id, type=type_id(label),
+        id=unique(event_id(block), "", taken),  # titles and slot times repeat across sessions
+        session_id=session.id, type=type_id(label),
         type_label=label, title=title, authors=authors,
         abstract=make_abstract(rng) if is_talk else "", start=start, end=end, day=start.date(),
         url=links[0].url, links=links, track=session.area, room=room,

@@ -129,11 +129,7 @@ def unique_ids(fresh: Programme, previous: Programme, matches: dict[str, str]) -
     used = set(previous.events_by_id) | {e.id for e in fresh.events if e.id not in matches}
     for event in fresh.events:
         if event.id not in matches and event.id in previous.events_by_id:
-            suffix = 2
-            while f"{event.id}-{suffix}" in used:
-                suffix += 1
-            renames[event.id] = f"{event.id}-{suffix}"
-            used.add(renames[event.id])
+            renames[event.id] = unique(event.id, "", used)
     return renames
 
 

@@ -63,9 +63,8 @@ def _update(records: list[SourceRecord], output: Path, stamp, fresh: bool, dry_r
         if previous and _plain(records) == _plain(previous.sources) and all(c is None for c, _ in fetched):
             return Outcome(previous, Changes(unchanged=len(previous.events)), False)  # the same sources, 304
         fetched = [(content, r) if content is not None else _fetch(r, None, output) for content, r in fetched]
-        parts = [(located(r, output), parse_source(content, located(r, output),
-                                                   ImportOptions(stamp, r.timezone or None)))
-                 for content, r in fetched]
+        parts = [(where, parse_source(content, where, ImportOptions(stamp, r.timezone or None)))
+                 for content, r in fetched for where in (located(r, output),)]
         programme = replace(combine(parts), sources=tuple(r for _, r in fetched))
         changes = None
         if previous:

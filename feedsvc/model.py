@@ -215,14 +215,6 @@ class Programme:
                 tails.setdefault("-".join(parts[start:]), []).append(ident)
         return {tail: tuple(idents) for tail, idents in tails.items()}
 
-    @cached_property
-    def types(self) -> dict[str, str]:
-        """Type id to the page's label, in order of first appearance."""
-        found: dict[str, str] = {}
-        for event in self.events:
-            found.setdefault(event.type, event.type_label)
-        return found
-
     def with_ids(self, renames: dict[str, str]) -> Programme:
         """This programme with events renamed (old id to new), and the Q&As' references to them."""
         if not renames:

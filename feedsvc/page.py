@@ -69,7 +69,11 @@ class Choice:
 
 def ticked(programme: Programme) -> dict[str, Choice]:
     """The filters the form offers as ticks: those with short lists, where the programme
-    has more than one value (one track only is no choice)."""
+    has more than one value (one track only is no choice). Made once per programme."""
+    return programme.derived("page ticks", _ticks)
+
+
+def _ticks(programme: Programme) -> dict[str, Choice]:
     shown = {}
     for chosen in ALIASED:
         labels = chosen.labels(programme) if isinstance(chosen, Labelled) and chosen.listed else {}

@@ -9,6 +9,7 @@ from bench.synthetic import generate
 from feedsvc import SHIPPED_DATA, create_app
 from feedsvc.export import ExportError, export
 from feedsvc.feeds import Catalog
+from feedsvc.filters import FILTERS
 from feedsvc.model import slugify
 from feedsvc.store import write_programme
 
@@ -28,7 +29,7 @@ def files_below(root: Path) -> dict[str, Path]:
 
 
 def expected_paths(programme) -> set[str]:
-    return ({"calendar.ics"} | {f"types/{t}.ics" for t in programme.types}
+    return ({"calendar.ics"} | {f"types/{t}.ics" for t in FILTERS["type"].labels(programme)}
             | {f"authors/{a.id}.ics" for a in programme.authors}
             | {f"sessions/{s.id}.ics" for s in programme.sessions}
             | {f"events/{e.id}.ics" for e in programme.events}
