@@ -42,6 +42,7 @@ def raw_status(base: str, request_line: bytes) -> int:
 
 
 def address(base: str) -> tuple[str, int]:
+    """(host, port) of a base URL, for a raw socket."""
     host, port = base.removeprefix("http://").split(":")
     return host, int(port)
 
