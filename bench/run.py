@@ -175,9 +175,12 @@ def targets(programme) -> list[Target]:
             Target(f"(a) whole feed{NEW_URLS}", "/calendar.ics", "/calendar.ics", fresh=True)]
 
 
-def nginx_config(prefix: Path, app_port: int, proxy_port: int, static_port: int, export_dir: Path) -> Path:
+def nginx_config(prefix: Path, app_port: int, proxy_port: int, static_port: int, export_dir: Path,
+                 worker_connections: int = 1024, open_files: int | None = None) -> Path:
     """deploy/nginx.conf with loopback ports and paths below `prefix` (a cache of its own: a cached
-    feed of another size must not answer), inside a minimal main config."""
+    feed of another size must not answer), inside a minimal main config. The main config's
+    `worker_connections` and `worker_rlimit_nofile` (`open_files`, if given) are raised for
+    thousands of idle connections (tests/test_nginx.py): deploy/nginx.conf cannot set them."""
     for folder in ("cache", "temp"):
         (prefix / folder).mkdir(parents=True, exist_ok=True)
     site = (ROOT / "deploy" / "nginx.conf").read_text()
@@ -196,7 +199,8 @@ worker_processes 2;
 daemon off;
 pid {prefix / 'nginx.pid'};
 error_log {prefix / 'error.log'} warn;
-events {{ worker_connections 1024; }}
+{f"worker_rlimit_nofile {open_files};" if open_files else ""}
+events {{ worker_connections {worker_connections}; }}
 http {{
     access_log off;
     sendfile on;

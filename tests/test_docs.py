@@ -18,8 +18,11 @@ def test_readme_starts_with_run_and_test_commands():
     run, test = commands()[:2]
     assert README.index(run) < README.index(test) < README.index("## ")
     assert run.startswith("python3 -m venv .venv && .venv/bin/pip install -r requirements.txt && ")
-    assert test == ("{ command -v chromium && python3 -c 'import ensurepip'; } >/dev/null 2>&1 || "
-                    "(apt-get update && apt-get install -y chromium python3-venv) && "  # only where missing
+    assert test == ("{ command -v chromium && test -x /usr/sbin/nginx && "  # /usr/sbin: not on a user's PATH
+                    "test -e /usr/lib/nginx/modules/ngx_http_brotli_static_module.so && "
+                    "python3 -c 'import ensurepip'; } >/dev/null 2>&1 || "
+                    "(apt-get update && apt-get install -y chromium nginx libnginx-mod-http-brotli-static "
+                    "python3-venv) && "  # only where missing
                     "python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt && "
                     ".venv/bin/python -m pytest")
 

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import os
 import re
-import resource
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -25,7 +23,8 @@ from bench.procfile import family
 from bench.synthetic import generate
 from bench.stops import stops
 
-from .serving import fetch, raw_status, start_server, stop_server, wait_until_up
+from .serving import (fetch, idle_connections, p99_seconds, raised_file_limit, raw_status, seconds_until_closed,
+                      start_server, still_open, stop_server, wait_until_up)
 
 
 def test_procfile_server_serves_orals(server):
@@ -164,17 +163,8 @@ def test_a_killed_worker_is_replaced_without_an_outage():
 
 def test_a_head_sent_slowly_is_cut_off_after_10_seconds(server):
     """A client that sends its head a line a second would hold a connection for ever."""
-    host, port = server.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=1) as connection:
-        started = time.monotonic()
-        connection.sendall(b"GET /healthz HTTP/1.1\r\n")
-        closed = False
-        while not closed and time.monotonic() - started < 15:
-            try:
-                closed = connection.recv(100) == b""
-            except socket.timeout:
-                connection.sendall(b"X-Slow: 1\r\n")
-        assert closed and 9.5 <= time.monotonic() - started < 11.5
+    seconds = seconds_until_closed(server, b"GET /healthz HTTP/1.1\r\n", drip=b"X-Slow: 1\r\n", give_up=15)
+    assert 9.5 <= seconds < 11.5
 
 
 def test_a_stop_at_any_moment_ends_every_process_within_10_seconds():
@@ -210,28 +200,12 @@ def test_thousands_of_idle_connections_do_not_hold_up_a_request():
     """Calendar servers and crawlers hold connections open, some silent, some kept alive after an
     answer. With granian's default backpressure (512 a worker) 2,000 of them held a request 18.9 s
     and timed another out; with --backpressure 8192, 5,000 of them cost a request nothing."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the server started below inherits it
-    count = min(5000, (hard - 1000) // 2)  # this process's end and the server's of each connection
-    idle = []
-    with tempfile.TemporaryFile("w+") as output:
-        process, base = start_server(stdout=output)
+    with raised_file_limit() as count, tempfile.TemporaryFile("w+") as output:
+        process, base = start_server(stdout=output)  # inherits the raised limit
         try:
             wait_until_up(f"{base}/healthz", process)
-            host, port = base.removeprefix("http://").split(":")
-            for number in range(count):
-                connection = socket.create_connection((host, int(port)), timeout=5)
-                if number % 2:  # kept alive after one answer; the others never send a byte
-                    connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-                idle.append(connection)
-            times = []
-            for _ in range(200):
-                started = time.monotonic()
-                assert fetch(f"{base}/calendar.ics?type=oral")[0] == 200
-                times.append(time.monotonic() - started)
-            assert count == 5000 and sorted(times)[197] < 0.1  # the 99th percentile under 100 ms
+            with idle_connections(base, count) as idle:
+                p99 = p99_seconds(f"{base}/calendar.ics?type=oral")
+                assert (count, still_open(idle)) == (5000, 5000) and p99 < 0.1
         finally:
-            for connection in idle:
-                connection.close()
             stop_server(process)
-            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
