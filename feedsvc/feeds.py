@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections import OrderedDict
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from pathlib import Path
 
 from .filters import FILTERS
@@ -85,13 +85,23 @@ class BodyCache:
         return body
 
 
+def parsed_query(programme: Programme, args: tuple[tuple[str, str], ...], allowed: tuple[str, ...]) -> FeedQuery:
+    """Request arguments to a validated query; a catalog keeps them, since calendars repeat
+    their URLs (an invalid one raises, and is not kept)."""
+    return parse_feed_query(list(args), programme, allowed)
+
+
 class Catalog:
+    """A data file's programme, its feeds and answers. Nothing in it refers back to the
+    catalog, so reference counting frees an old one whole, without the cyclic collector
+    (`live.py` freezes the collector's view of the data: a full collection would stall requests)."""
+
     def __init__(self, programme: Programme):
         self.programme = programme
         self.renderer = FeedRenderer(programme)
         for chosen in FILTERS.values():  # indexes made with the data, not by the first request
             chosen.prepare(programme)
-        self.query = lru_cache(maxsize=QUERY_CACHE_SIZE)(self._query)
+        self.query = lru_cache(maxsize=QUERY_CACHE_SIZE)(partial(parsed_query, programme))
         self._feeds = Bounded(FEED_CACHE_BYTES)
         self.bodies = BodyCache()
         self.answers = Bounded(ANSWER_CACHE_BYTES)
@@ -154,11 +164,6 @@ class Catalog:
             base_url = key[-1]  # the request's host when no base URL is configured: any length
             self._feeds.put(key, feed, feed.footprint + sys.getsizeof(base_url))
         return feed
-
-    def _query(self, args: tuple[tuple[str, str], ...], allowed: tuple[str, ...]) -> FeedQuery:
-        """Request arguments to a validated query; cached, since calendars repeat their URLs
-        (an invalid one raises, and is not cached)."""
-        return parse_feed_query(list(args), self.programme, allowed)
 
     def _feed(self, query: FeedQuery, base_url: str) -> RenderedFeed:
         positions = query.filter.positions(self.programme)

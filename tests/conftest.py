@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+import gc
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -13,6 +14,14 @@ from ical.calendar_stream import IcsCalendarStream
 from feedsvc import create_app
 
 from .serving import running_server
+
+
+@pytest.fixture(autouse=True)
+def collectable():
+    """Each app freezes the collector's view of what exists when it loads (feedsvc/live.py),
+    right for a server's one app; a test's apps are done with after it, so let them go."""
+    yield
+    gc.unfreeze()
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

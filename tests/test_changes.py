@@ -31,9 +31,11 @@ class Conference:
         self.links = (SEEDS / "talk-links.tsv").read_text(encoding="utf-8")
         self.data = root / "data.json"
         self.cli = create_app({"BASE_URL": BASE_URL}).test_cli_runner()  # the importer needs no data
+        self.live = None  # no service yet
         self.reimport("2026-11-27T00:00:00Z", fresh=True)
         app = create_app({"DATA": str(self.data), "BASE_URL": BASE_URL, "RELOAD_SECONDS": RELOAD})
         self.client = app.test_client()
+        self.live = app.extensions["feedsvc"]
 
     def reimport(self, stamp: str, fresh: bool = False, dry_run: bool = False) -> str:
         (self.root / SEED_PAGE.name).write_text(self.page, encoding="utf-8")
@@ -41,7 +43,9 @@ class Conference:
         args = ["import-seed", str(self.root / "programme.json"), "-o", str(self.data), "--stamp", stamp]
         result = self.cli.invoke(args=args + ["--fresh"] * fresh + ["--dry-run"] * dry_run)
         assert result.exit_code == 0, result.output
-        time.sleep(RELOAD * 2)  # the service notices the new file on its next request
+        if self.live:
+            time.sleep(RELOAD * 2)
+            self.live.settled()  # the service has loaded the new file
         return result.output
 
     def events(self, url: str = "/calendar.ics") -> dict[str, icalendar.Event]:

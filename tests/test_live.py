@@ -1,13 +1,16 @@
 """Live reload: a changed data file is picked up; a bad one never causes an outage."""
 from __future__ import annotations
 
+import gc
 import logging
 import shutil
 import time
+import weakref
 from dataclasses import replace
 
 import pytest
 
+from bench.synthetic import generate
 from feedsvc import SHIPPED_DATA, create_app
 from feedsvc.live import LiveCatalog
 from feedsvc.store import DataFileError, load_programme, write_programme
@@ -35,36 +38,40 @@ def after_interval():
     time.sleep(INTERVAL * 2)
 
 
+def reloaded(live: LiveCatalog):
+    """What `live` serves once it has seen the file as it is now and loaded it (or failed to)."""
+    after_interval()
+    return live.settled()
+
+
 def test_live_catalog_reloads_changed_file(data_file):
     live = LiveCatalog(data_file, INTERVAL)
     before = live.current()
     retitled(data_file, "h-mem", "H-Mem, corrected")
     assert live.current() is before  # not yet due
     after_interval()
-    assert live.current().programme.events_by_id["h-mem"].title == "H-Mem, corrected"
+    assert live.current() is before  # being loaded meanwhile, by a thread of its own
+    assert live.settled().programme.events_by_id["h-mem"].title == "H-Mem, corrected"
 
 
 def test_live_catalog_keeps_last_good_data_on_bad_file(data_file, caplog):
     live = LiveCatalog(data_file, INTERVAL)
     good = live.current()
     data_file.write_text(SHIPPED_DATA.read_text(encoding="utf-8")[:3000], encoding="utf-8")
-    after_interval()
     with caplog.at_level(logging.ERROR, logger="feedsvc"):
-        assert live.current() is good
+        assert reloaded(live) is good
     assert f"still serving the last good data: {data_file}: not valid JSON (truncated?)" in caplog.text
     retitled_source = SHIPPED_DATA.read_text(encoding="utf-8").replace('"title": "Break"', '"title": "Coffee"', 1)
     data_file.write_text(retitled_source, encoding="utf-8")
-    after_interval()
-    assert live.current().programme.events_by_id["break-20201208-0645"].title == "Coffee"
+    assert reloaded(live).programme.events_by_id["break-20201208-0645"].title == "Coffee"
 
 
 def test_live_catalog_survives_file_removed(data_file, caplog):
     live = LiveCatalog(data_file, INTERVAL)
     good = live.current()
     data_file.unlink()
-    after_interval()
     with caplog.at_level(logging.ERROR, logger="feedsvc"):
-        assert live.current() is good
+        assert reloaded(live) is good
     assert "cannot read it" in caplog.text
 
 
@@ -72,21 +79,20 @@ def test_live_catalog_interval_zero_never_reloads(data_file):
     live = LiveCatalog(data_file, 0)
     before = live.current()
     retitled(data_file, "h-mem", "Changed")
-    after_interval()
-    assert live.current() is before
+    assert reloaded(live) is before
 
 
 def test_app_serves_new_data_and_new_etag(data_file):
     client = create_app({"DATA": str(data_file), "RELOAD_SECONDS": INTERVAL}).test_client()
     first = client.get("/events/h-mem.ics")
     retitled(data_file, "h-mem", "H-Mem, corrected")
-    after_interval()
+    reloaded(client.application.extensions["feedsvc"])
     second = client.get("/events/h-mem.ics", headers={"If-None-Match": first.headers["ETag"]})
     assert second.status_code == 200
     assert b"\r\nSUMMARY:H-Mem\\, corrected\r\n" in second.data
     assert second.headers["ETag"] != first.headers["ETag"]
     data_file.write_text("{", encoding="utf-8")
-    after_interval()
+    reloaded(client.application.extensions["feedsvc"])
     third = client.get("/events/h-mem.ics")
     assert (third.status_code, third.data) == (200, second.data)
 
@@ -99,7 +105,34 @@ def test_a_data_file_over_the_size_limit_is_refused_and_the_last_good_one_served
     live = LiveCatalog(data_file, INTERVAL, max_bytes=size + 100)
     before = live.current()
     retitled(data_file, "meshsdf", "MeshSDF " + "x" * 200)  # now over the limit
-    after_interval()
     with caplog.at_level(logging.ERROR, logger="feedsvc"):
-        assert live.current() is before
+        assert reloaded(live) is before
     assert "over the limit" in caplog.text and "still serving the last good data" in caplog.text
+
+
+def test_an_old_catalog_is_freed_by_reference_counting_alone(tmp_path):
+    """The collector is frozen after each load, so a cycle would keep a whole old programme
+    for good: every route is used, on a programme with tracks, rooms, days and languages."""
+    data = tmp_path / "programme.json"
+    write_programme(generate(300), data)
+    client = create_app({"TESTING": True, "DATA": str(data), "RELOAD_SECONDS": INTERVAL}).test_client()
+    live = client.application.extensions["feedsvc"]
+    programme = live.current().programme
+    event, author = programme.events[7], programme.events[7].authors[0]
+    for url in ("/", f"/?track={event.track}&day={event.day}", "/?author=nobody", "/calendar.ics",
+                f"/calendar.ics?type={event.type}&room={event.room}&q=the&alarm=5", f"/events/{event.id}.ics",
+                f"/authors/{author.id}.ics", f"/tracks/{event.track}.ics", "/api/events", "/api/authors",
+                "/api/feed?type=oral", "/calendar.ics?type=nope", "/events/nope.ics", "/healthz"):
+        client.get(url)
+        client.get(url, headers={"If-None-Match": client.get(url).headers.get("ETag", "")})
+    old = weakref.ref(live.current())
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        retitled(data, event.id, "Retitled")
+        assert reloaded(live).programme.events_by_id[event.id].title == "Retitled"
+        client.get("/healthz")  # the last request on the old data has ended
+        assert old() is None
+    finally:
+        if collecting:
+            gc.enable()

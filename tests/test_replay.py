@@ -13,7 +13,7 @@ from feedsvc.feeds import Bounded
 from feedsvc.replay import CATALOG_KEY, KEY_VARIABLES, Replay, footprint, request_key
 
 from .conftest import parse_both
-from .test_live import INTERVAL, after_interval, retitled
+from .test_live import INTERVAL, reloaded, retitled
 
 
 class CountingApp:
@@ -167,7 +167,7 @@ def test_new_data_is_answered_afresh(tmp_path):
     before = client.get("/events/h-mem.ics").get_data()
     assert client.get("/events/h-mem.ics").get_data() == before
     retitled(data, "h-mem", "H-Mem, corrected")
-    after_interval()
+    reloaded(client.application.extensions["feedsvc"])
     after = client.get("/events/h-mem.ics").get_data()
     assert b"SUMMARY:H-Mem\\, corrected" in after
     assert parse_both(after).keys() == parse_both(before).keys() == {"h-mem@feedsvc.org"}

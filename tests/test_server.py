@@ -101,7 +101,8 @@ def test_procfile_server_reloads_in_every_worker_without_outage(tmp_path):
         until_every_worker_logs(base, "/healthz", log, "loaded")
         retitled(data, "h-mem", "H-Mem, corrected")
         time.sleep(0.3)
-        new = until_every_worker_logs(base, "/events/h-mem.ics", log, "reloaded")
+        until_every_worker_logs(base, "/events/h-mem.ics", log, "reloaded")
+        new = {fetch(f"{base}/events/h-mem.ics")[2] for _ in range(10)}  # from both workers, most likely
         assert len(new) == 1 and b"SUMMARY:H-Mem\\, corrected\r\n" in next(iter(new))
         data.write_text(SHIPPED_DATA.read_text(encoding="utf-8")[:4000], encoding="utf-8")
         time.sleep(0.3)
