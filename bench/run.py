@@ -175,6 +175,9 @@ def targets(programme) -> list[Target]:
             Target(f"(a) whole feed{NEW_URLS}", "/calendar.ics", "/calendar.ics", fresh=True)]
 
 
+BROTLI_STATIC = "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so"  # Debian's module
+
+
 def nginx_config(prefix: Path, app_port: int, proxy_port: int, static_port: int, export_dir: Path,
                  worker_connections: int = 1024, open_files: int | None = None) -> Path:
     """deploy/nginx.conf with loopback ports and paths below `prefix` (a cache of its own: a cached
@@ -195,6 +198,7 @@ def nginx_config(prefix: Path, app_port: int, proxy_port: int, static_port: int,
     temp = prefix / "temp"
     (prefix / "nginx.conf").write_text(f"""
 {user}
+load_module {BROTLI_STATIC};
 worker_processes 2;
 daemon off;
 pid {prefix / 'nginx.pid'};

@@ -4,18 +4,21 @@ So that any static host or CDN can serve the feeds without Python: the file
 at `types/oral.ics` holds exactly what `GET /types/oral.ics` answers, with
 the same `SOURCE` URLs (hence a public base URL is required). Feeds that need
 a query string (`alarm=`, combined filters) are not files; they stay with the
-service. Each file's modification time is its feed's `Last-Modified`, so a
-static server's `Last-Modified`, and nginx's mtime-and-size `ETag`, stay the
-same across exports of the same data.
+service. Each feed of 1 KB or more has `.br` and `.gz` siblings holding what
+the service sends in those codings. Each file's modification time is its feed's
+`Last-Modified`, so a static server's `Last-Modified`, and nginx's
+mtime-and-size `ETag`, stay the same across exports of the same data.
 """
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
+from .encodings import CODINGS, SMALLEST_COMPRESSED
 from .feeds import Catalog
 from .ical import RenderedFeed
 from .filters import ALIASED
@@ -40,16 +43,24 @@ def readable_feeds(catalog: Catalog, base_url: str) -> Iterator[tuple[str, Rende
 
 
 def write_feeds(catalog: Catalog, root: Path, base_url: str) -> int:
+    """Each feed, and beside it the `.br` and `.gz` files that nginx's `brotli_static` and
+    `gzip_static` send: the bytes the service sends in those codings (none under 1 KB)."""
     for folder in (*(f.folder for f in ALIASED), "events"):
         (root / folder).mkdir(exist_ok=True)
     count = 0
     for relative, feed in readable_feeds(catalog, base_url):
-        path = root / relative
-        path.write_bytes(feed.body())
-        stamp = feed.last_modified.timestamp()
-        os.utime(path, (stamp, stamp))
+        body = feed.body()
+        write_file(root / relative, body, feed.last_modified)
+        if len(body) >= SMALLEST_COMPRESSED:
+            for coding in CODINGS.values():
+                write_file(root / (relative + coding.suffix), coding.compress(body), feed.last_modified)
         count += 1
     return count
+
+
+def write_file(path: Path, content: bytes, modified: datetime) -> None:
+    path.write_bytes(content)
+    os.utime(path, (modified.timestamp(), modified.timestamp()))
 
 
 def check_replaceable(directory: Path) -> None:
@@ -62,7 +73,7 @@ def check_replaceable(directory: Path) -> None:
 
 
 def export(catalog: Catalog, directory: Path | str, base_url: str) -> int:
-    """Write every readable feed below `directory`; the number of files written.
+    """Write every readable feed below `directory`; the number of feeds written.
 
     The files are written into a new sibling directory, which is then renamed
     to `directory`: a reader never sees a half-written export. Replacing an

@@ -250,6 +250,12 @@ class RenderedFeed:
         """Strong: any change to any byte of the body changes it; computed without the body."""
         return hashlib.sha256(self.head + self.alarm + self.digests).hexdigest()[:32]
 
+    @cached_property
+    def size(self) -> int:
+        """The body's length, known without assembling it: whether to compress it."""
+        closing = len(self.alarm) + len(END_EVENT)
+        return len(self.head) + sum(map(len, self.pieces)) + closing * len(self.pieces) + len(END_CALENDAR)
+
     def body(self) -> bytes:
         """Assembled on each call and not kept, so a cached feed stays small
         (the catalog keeps the most recently sent bodies, within a budget).

@@ -30,12 +30,12 @@ ENTRY_BYTES = 250  # an answer's slots in the cache's two dictionaries, and its 
 
 # What a feed's answer depends on besides the data: every variable Flask reads for a
 # feed (a test lists them). The host's parts make the feed's SOURCE and link URLs; the
-# conditions choose between 200 and 304; Connection and Upgrade make a WebSocket
-# handshake, which no route takes.
+# conditions choose between 200 and 304; Accept-Encoding chooses the coding; Connection
+# and Upgrade make a WebSocket handshake, which no route takes.
 KEY_VARIABLES = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "wsgi.url_scheme", "HTTP_HOST",
                  "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE",
                  "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_RANGE", "HTTP_RANGE",
-                 "HTTP_CONNECTION", "HTTP_UPGRADE")
+                 "HTTP_CONNECTION", "HTTP_UPGRADE", "HTTP_ACCEPT_ENCODING")
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class Answer:
     status: str
     headers: tuple[tuple[str, str], ...]
     feed: RenderedFeed | None  # None: no body (a 304, or a HEAD)
+    coding: str  # the content coding the body was sent in
 
 
 def request_key(environ: dict) -> tuple:
@@ -75,15 +76,15 @@ class Replay:
         answer = catalog.answers.get(key)
         if answer is not None:
             start_response(answer.status, list(answer.headers))
-            return [] if answer.feed is None else [catalog.bodies.body(answer.feed)]
+            return [] if answer.feed is None else [catalog.bodies.body(answer.feed, answer.coding)]
         return self._answer_and_keep(environ, start_response, catalog, key)
 
     def _answer_and_keep(self, environ: dict, start_response, catalog: Catalog, key: tuple):
         sent = []
         body = self.app(environ, recording(start_response, sent))
-        feed = environ.get(FEED_KEY)
+        feed, coding = environ.get(FEED_KEY, (None, ""))
         if feed is not None and sent and sent[0] in REPLAYED_STATUSES:
             with_body = sent[0] == REPLAYED_STATUSES[0] and environ["REQUEST_METHOD"] != "HEAD"
-            answer = Answer(sent[0], tuple(sent[1]), feed if with_body else None)
+            answer = Answer(sent[0], tuple(sent[1]), feed if with_body else None, coding)
             catalog.answers.put(key, answer, footprint(key, answer))
         return body

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, request, 
 from werkzeug.exceptions import HTTPException, NotFound, RequestURITooLarge
 from werkzeug.http import dump_options_header, http_date, is_resource_modified
 
+from .encodings import CODINGS, IDENTITY, SMALLEST_COMPRESSED, chosen
 from .feeds import Catalog
 from .ical import RenderedFeed
 from .filters import ALIASED, FILTERS, BadQuery, UnknownName, lookup_id, shown
@@ -49,36 +50,55 @@ def feed_query(extra: list[tuple[str, str]] = (), allowed: tuple[str, ...] = FEE
 
 
 @lru_cache(maxsize=FEED_HEADERS_KEPT)
-def feed_headers(etag: str, last_modified: datetime, download_name: str | None) -> tuple[tuple[str, str], ...]:
-    """A feed's validators, type, caching and download headers, formatted once per feed."""
+def feed_headers(etag: str, last_modified: datetime, download_name: str | None, coding: str,
+                 negotiated: bool) -> tuple[tuple[str, str], ...]:
+    """A representation's validators, type, coding, caching and download headers, formatted
+    once per feed and coding. Each coding has its own strong ETag: its bytes differ."""
     download = () if download_name is None else (
         ("Content-Disposition", dump_options_header("attachment", {"filename": download_name})),)
-    return (("ETag", f'"{etag}"'), ("Last-Modified", http_date(last_modified)),
-            ("Content-Type", ICS_TYPE), ("Cache-Control", CACHE_CONTROL)) + download
+    encoded = () if coding == IDENTITY else (("Content-Encoding", coding),)
+    vary = (("Vary", "Accept-Encoding"),) if negotiated else ()
+    return ((("ETag", f'"{coded_etag(etag, coding)}"'), ("Last-Modified", http_date(last_modified)),
+             ("Content-Type", ICS_TYPE), ("Cache-Control", CACHE_CONTROL)) + encoded + vary + download)
+
+
+def coded_etag(etag: str, coding: str) -> str:
+    """The ETag of the representation in `coding`: `<etag>-gzip`, as Apache names them."""
+    return etag if coding == IDENTITY else f"{etag}-{coding}"
+
+
+@lru_cache(maxsize=FEED_HEADERS_KEPT)
+def every_etag(etag: str) -> tuple[str, ...]:
+    """The ETags of all of a body's representations: a calendar that kept any of them has
+    the current data, whatever coding it asks for now."""
+    return tuple(coded_etag(etag, coding) for coding in (IDENTITY, *CODINGS))
 
 
 def send_calendar(feed: RenderedFeed, download_name: str | None = None) -> Response:
-    """One place for validators, caching, CORS and downloads; a 304 skips the body.
+    """One place for validators, codings, caching, CORS and downloads; a 304 skips the body.
 
     Measured per request, the app's own cost went mostly to headers: they
-    are formatted once per feed and go in as one list.
+    are formatted once per feed and coding, and go in as one list.
     """
     modified = is_modified(feed)
-    request.environ[FEED_KEY] = feed  # the answer may be replayed
-    return Response(catalog().bodies.body(feed) if modified else b"", status=200 if modified else 304,
-                    headers=list(feed_headers(feed.etag, feed.last_modified, download_name)))
+    negotiated = feed.size >= SMALLEST_COMPRESSED  # a smaller body is sent as it is, to anyone
+    coding = chosen(request.environ.get("HTTP_ACCEPT_ENCODING"), feed.size)
+    request.environ[FEED_KEY] = feed, coding  # the answer may be replayed
+    return Response(catalog().bodies.body(feed, coding) if modified else b"", status=200 if modified else 304,
+                    headers=list(feed_headers(feed.etag, feed.last_modified, download_name, coding, negotiated)))
 
 
 def is_modified(feed: RenderedFeed) -> bool:
     """The full evaluation of the request's conditions, skipped for the two common
-    requests: none at all, and the feed's own ETag sent back by a calendar."""
+    requests: none at all, and an ETag of the feed's sent back by a calendar."""
     environ = request.environ
     asked = environ.get("HTTP_IF_NONE_MATCH")
-    if asked == f'"{feed.etag}"':
-        return False
     if asked is None and "HTTP_IF_MODIFIED_SINCE" not in environ:
         return True
-    return is_resource_modified(environ, etag=feed.etag, last_modified=feed.last_modified)
+    tags = every_etag(feed.etag)
+    if asked is not None and asked.strip('"') in tags and asked.startswith('"'):
+        return False
+    return all(is_resource_modified(environ, etag=tag, last_modified=feed.last_modified) for tag in tags)
 
 
 @bp.get("/calendar.ics")

@@ -45,12 +45,22 @@ def test_every_file_is_what_the_service_sends(data, synthetic, tmp_path):
     catalog = Catalog.load(path)
     count = export(catalog, tmp_path / "site", BASE_URL)
     files = files_below(tmp_path / "site")
-    assert set(files) == expected_paths(catalog.programme) and count == len(files)
+    feeds = {relative: file for relative, file in files.items() if relative.endswith(".ics")}
+    assert set(feeds) == expected_paths(catalog.programme) and count == len(feeds)
     client = create_app({"DATA": str(path), "BASE_URL": BASE_URL}).test_client()
-    for relative, file in files.items():
+    compressed = 0
+    for relative, file in feeds.items():
         response = client.get(f"/{relative}")
         assert response.status_code == 200, relative
         assert file.read_bytes() == response.data, relative
+        for coding, suffix in (("br", ".br"), ("gzip", ".gz")):
+            sent = client.get(f"/{relative}", headers={"Accept-Encoding": coding})
+            if sent.headers.get("Content-Encoding") == coding:
+                assert files[relative + suffix].read_bytes() == sent.data, relative + suffix
+                compressed += 1
+            else:  # under 1 KB: sent as it is, and no sibling
+                assert len(response.data) < 1024 and relative + suffix not in files, relative
+    assert len(files) == len(feeds) + compressed and compressed >= len(feeds)  # most feeds have both
 
 
 def test_file_times_are_the_feeds_last_modified(tmp_path):
@@ -65,7 +75,7 @@ def test_reexport_replaces_the_earlier_export_whole(tmp_path, synthetic):
     site = tmp_path / "site"
     export(Catalog.load(synthetic), site, BASE_URL)
     export(Catalog.load(SHIPPED_DATA), site, BASE_URL)
-    assert set(files_below(site)) == expected_paths(Catalog.load(SHIPPED_DATA).programme)
+    assert {p for p in files_below(site) if p.endswith(".ics")} == expected_paths(Catalog.load(SHIPPED_DATA).programme)
     assert [p.name for p in tmp_path.iterdir()] == ["site"]  # no staging or retired copies left
     assert (site.stat().st_mode & 0o777) == 0o755
 

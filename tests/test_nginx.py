@@ -15,11 +15,12 @@ import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from bench.procfile import free_port
+from bench.procfile import fetch, free_port
 from bench.run import nginx_config
 from feedsvc import SHIPPED_DATA
 from feedsvc.export import export
@@ -44,6 +45,8 @@ class Front:
     proxy: str   # the caching reverse proxy's base URL (server block 1)
     static: str  # the static export's (server block 2)
     idle: int    # how many idle connections the open-file limit allows, up to 5,000
+    app: str     # the app's own base URL, behind the proxy
+    export: Path  # the directory the static block serves
 
 
 def configured_seconds(directive: str) -> int:
@@ -69,7 +72,7 @@ def front(server, tmp_path_factory) -> Iterator[Front]:
                                        stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_until_up(f"http://127.0.0.1:{static}/calendar.ics", process)
-            yield Front(f"http://127.0.0.1:{proxy}", f"http://127.0.0.1:{static}", idle)
+            yield Front(f"http://127.0.0.1:{proxy}", f"http://127.0.0.1:{static}", idle, server, prefix / "export")
         finally:
             stop_server(process)
 
@@ -141,3 +144,30 @@ def test_thousands_of_idle_connections_to_nginx_do_not_hold_up_a_request(front):
         print(f"\n{front.idle} idle connections to nginx: p99 {cached * 1000:.1f} ms (cached feed), "
               f"{uncached * 1000:.1f} ms (/healthz, from the app)")
         assert still_open(idle) == front.idle and cached < 0.1 and uncached < 0.1
+
+
+@pytest.mark.parametrize("accept_encoding, coding", [
+    ("gzip, deflate, br", "br"), ("gzip", "gzip"), ("br;q=0, gzip;q=0.5", "gzip"), (None, None), ("deflate", None)])
+def test_the_proxy_keeps_an_answer_per_coding(front, accept_encoding, coding):
+    """Each coding has its own cache entry, and its bytes are the app's: a cached gzip feed is
+    never sent to a client that did not ask for gzip. The first request may be a miss; the
+    second is answered from the cache."""
+    url = f"{front.proxy}/calendar.ics?type=spotlight"
+    headers = {} if accept_encoding is None else {"Accept-Encoding": accept_encoding}
+    answers = [fetch(url, headers) for _ in range(2)]
+    status, sent, body = answers[-1]
+    assert (status, sent.get("Content-Encoding"), sent["X-Cache-Status"]) == (200, coding, "HIT")
+    assert sent["Vary"] == "Accept-Encoding"
+    from_app = fetch(f"{front.app}/calendar.ics?type=spotlight", {"Accept-Encoding": coding or "identity"})
+    assert body == from_app[2] and sent["ETag"] == from_app[1]["ETag"]
+
+
+@pytest.mark.parametrize("coding, suffix", [("br", ".br"), ("gzip", ".gz"), (None, "")])
+def test_the_static_export_sends_its_compressed_siblings(front, coding, suffix):
+    """brotli_static and gzip_static send the export's .br and .gz files, with the service's headers."""
+    status, sent, body = fetch(f"{front.static}/events/meshsdf.ics", {} if coding is None else
+                               {"Accept-Encoding": coding})
+    assert (status, sent.get("Content-Encoding"), sent["Vary"]) == (200, coding, "Accept-Encoding")
+    assert body == (front.export / f"events/meshsdf.ics{suffix}").read_bytes()
+    assert (sent["Content-Type"], sent["Cache-Control"], sent["Content-Disposition"]) == (
+        "text/calendar; charset=utf-8", "public, max-age=300", "attachment; filename=meshsdf.ics")

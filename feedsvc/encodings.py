@@ -1,0 +1,69 @@
+"""Content codings (RFC 9110, 8.4): which ones the service offers, and the client's choice.
+
+Each coding is one entry: its name in `Accept-Encoding`, the suffix of its file
+in the static export, and a deterministic `compress`, so the same bytes always
+compress to the same bytes: a representation's strong ETag names them, and the
+export's `.gz` and `.br` siblings are byte-identical to what the service sends.
+
+Levels, measured on the feeds (bench/wire.py, docs/performance.md): brotli at
+quality 5 is as fast as gzip -6 and 15-20% smaller; quality 11 is 40-50x
+slower for another few percent. zstd was measured too and is not offered: no
+calendar client asks for it, and browsers that do also take br.
+"""
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import brotli
+from werkzeug.http import parse_accept_header
+
+IDENTITY = "identity"
+SMALLEST_COMPRESSED = 1024  # bytes: below this the header overhead outweighs the gain (and the CPU)
+
+
+@dataclass(frozen=True)
+class Coding:
+    name: str  # as in Accept-Encoding and Content-Encoding
+    suffix: str  # the static export's sibling file: feed.ics.gz
+    compress: Callable[[bytes], bytes]
+
+
+def gzip_bytes(body: bytes) -> bytes:
+    """gzip -6 with no timestamp: the same body always gives the same bytes."""
+    return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+def brotli_bytes(body: bytes) -> bytes:
+    return brotli.compress(body, mode=brotli.MODE_TEXT, quality=5)
+
+
+# In the order preferred when a client rates several the same.
+CODINGS = {coding.name: coding for coding in (Coding("br", ".br", brotli_bytes),
+                                              Coding("gzip", ".gz", gzip_bytes))}
+ALIASES = {"x-gzip": "gzip"}  # RFC 9110, 8.4.1.3
+
+
+def qualities(accept_encoding: str) -> dict[str, float]:
+    """`Accept-Encoding` as coding name (lowercase, aliases resolved) to its q-value."""
+    rated: dict[str, float] = {}
+    for value, quality in parse_accept_header(accept_encoding):
+        name = ALIASES.get(value.lower(), value.lower())
+        rated[name] = max(quality, rated.get(name, 0.0))
+    return rated
+
+
+def chosen(accept_encoding: str | None, size: int) -> str:
+    """The coding to send a body of `size` bytes in: the client's highest rated of br and
+    gzip (br on a tie), unless it rates identity higher by name. Without the header, or
+    with no coding it accepts, identity: RFC 9110 (12.5.3) lets a server send identity
+    whatever the header says, and a 406 would only break a calendar."""
+    if not accept_encoding or size < SMALLEST_COMPRESSED:
+        return IDENTITY
+    rated = qualities(accept_encoding)
+    quality, _, name = max((rated.get(name, rated.get("*", 0.0)), -rank, name)
+                           for rank, name in enumerate(CODINGS))
+    if quality <= 0 or rated.get(IDENTITY, 0.0) > quality:
+        return IDENTITY
+    return name

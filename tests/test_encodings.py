@@ -1,0 +1,119 @@
+"""Compressed feeds (RFC 9110): negotiation, one strong ETag per coding, 304s across codings, kept bodies."""
+from __future__ import annotations
+
+import gzip
+
+import brotli
+import pytest
+
+from feedsvc import create_app
+from feedsvc.encodings import chosen
+from bench.procfile import fetch
+
+from .conftest import parse_both
+
+FEEDS = ["/calendar.ics", "/calendar.ics?type=spotlight", "/types/oral.ics", "/authors/j-zico-kolter.ics",
+         "/events/meshsdf.ics", "/events/meshsdf.ics?alarm=10"]
+DECODE = {"gzip": gzip.decompress, "br": brotli.decompress}
+
+
+@pytest.mark.parametrize("accept_encoding, coding", [
+    (None, "identity"), ("", "identity"), ("gzip", "gzip"), ("br", "br"), ("gzip, deflate, br", "br"),
+    ("gzip;q=1.0, br;q=0.9", "gzip"), ("br;q=0.5, gzip;q=0.8", "gzip"), ("GZIP", "gzip"), ("x-gzip", "gzip"),
+    ("*", "br"), ("*;q=0.5, br;q=0", "gzip"), ("gzip;q=0", "identity"), ("deflate, compress", "identity"),
+    ("identity", "identity"), ("*;q=0", "identity"), ("br;q=0.4, identity;q=0.5", "identity"),
+    ("br;q=0.5, identity;q=0.5", "br"), ("zstd, gzip;q=0.1", "gzip")])
+def test_the_highest_rated_coding_we_have_is_chosen(accept_encoding, coding):
+    assert chosen(accept_encoding, 5000) == coding
+
+
+def test_a_body_under_1_kb_is_sent_as_it_is():
+    assert (chosen("gzip, br", 1023), chosen("gzip, br", 1024)) == ("identity", "br")
+
+
+@pytest.fixture(scope="module")
+def client():
+    return create_app({"TESTING": True}).test_client()
+
+
+@pytest.mark.parametrize("url", FEEDS)
+@pytest.mark.parametrize("coding", ["gzip", "br"])
+def test_every_coding_decodes_to_the_identity_bytes(client, url, coding):
+    plain = client.get(url)
+    sent = client.get(url, headers={"Accept-Encoding": coding})
+    assert sent.status_code == 200 and sent.headers["Content-Encoding"] == coding
+    assert DECODE[coding](sent.data) == plain.data
+    assert len(sent.data) < len(plain.data) / 2  # calendars compress well
+    assert parse_both(DECODE[coding](sent.data)) == parse_both(plain.data)
+    assert sent.headers["Vary"] == plain.headers["Vary"] == "Accept-Encoding"
+    assert "Content-Encoding" not in plain.headers
+    assert sent.headers["ETag"] == plain.headers["ETag"][:-1] + f'-{coding}"'
+    assert sent.headers["Content-Length"] == str(len(sent.data))
+    for same in ("Last-Modified", "Content-Type", "Cache-Control", "Content-Disposition", "Access-Control-Allow-Origin"):
+        assert sent.headers.get(same) == plain.headers.get(same), same
+
+
+@pytest.mark.parametrize("kept", ["identity", "gzip", "br"])
+@pytest.mark.parametrize("asked", ["identity", "gzip", "br"])
+def test_any_codings_etag_sent_back_gets_a_304_in_the_coding_asked_for(client, kept, asked):
+    """A calendar that cached the gzip representation and now asks for br (or none) has
+    the current data all the same."""
+    first = client.get("/calendar.ics", headers={"Accept-Encoding": kept})
+    again = client.get("/calendar.ics", headers={"Accept-Encoding": asked, "If-None-Match": first.headers["ETag"]})
+    assert (again.status_code, again.data) == (304, b"")
+    assert again.headers["ETag"] == client.get("/calendar.ics", headers={"Accept-Encoding": asked}).headers["ETag"]
+    assert again.headers["Vary"] == "Accept-Encoding"
+    listed = client.get("/calendar.ics", headers={"Accept-Encoding": asked,
+                                                  "If-None-Match": f'"other", {first.headers["ETag"]}'})
+    assert listed.status_code == 304
+
+
+def test_a_changed_feeds_old_coded_etag_gets_the_new_body(client):
+    stale = client.get("/calendar.ics?type=oral", headers={"Accept-Encoding": "gzip"}).headers["ETag"]
+    other = client.get("/calendar.ics?type=spotlight", headers={"Accept-Encoding": "gzip",
+                                                                 "If-None-Match": stale})
+    assert other.status_code == 200 and other.headers["ETag"] != stale
+    assert client.get("/calendar.ics", headers={"Accept-Encoding": "gzip",
+                                                "If-None-Match": 'W/"nonsense-gzip"'}).status_code == 200
+
+
+@pytest.mark.parametrize("coding", ["identity", "gzip", "br"])
+def test_head_sends_the_headers_get_would(client, coding):
+    got = client.get("/calendar.ics", headers={"Accept-Encoding": coding})
+    head = client.head("/calendar.ics", headers={"Accept-Encoding": coding})
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers == got.headers
+
+
+def test_a_body_is_compressed_once_and_then_the_same_bytes_are_sent(client):
+    """Kept by ETag and coding: the second answer is the very object the first sent,
+    whether Flask or the replay sends it; the identity body is not kept for it."""
+    app = client.application
+    catalog = app.extensions["feedsvc"].current()
+    url = "/calendar.ics?type=qa"
+    first = client.get(url, headers={"Accept-Encoding": "br"})
+    etag = first.headers["ETag"].strip('"').removesuffix("-br")
+    kept = catalog.bodies._bodies.get((etag, "br"))
+    assert kept == first.data and catalog.bodies._bodies.get((etag, "identity")) is None
+    for _ in range(3):
+        assert client.get(url, headers={"Accept-Encoding": "br"}).data == kept
+    assert catalog.bodies._bodies.get((etag, "br")) is kept
+
+
+def test_replayed_answers_are_kept_per_coding(client):
+    """The replay keys its answers by Accept-Encoding too: alternating clients each get theirs."""
+    url = "/calendar.ics?type=break"
+    for _ in range(3):
+        for coding in ("gzip", "identity", "br"):
+            sent = client.get(url, headers={"Accept-Encoding": coding})
+            assert sent.headers.get("Content-Encoding", "identity") == coding
+
+
+def test_a_calendar_polling_with_gzip_gets_an_8_kb_body_then_304s(server):
+    """The issue's promise, through the Procfile's server: the 29 KB session feed."""
+    status, headers, body = fetch(f"{server}/calendar.ics", {"Accept-Encoding": "gzip"})
+    assert (status, headers["Content-Encoding"], headers["Vary"]) == (200, "gzip", "Accept-Encoding")
+    assert len(body) < 9 * 1024 and len(gzip.decompress(body)) > 28 * 1024
+    for _ in range(3):
+        again = fetch(f"{server}/calendar.ics", {"Accept-Encoding": "gzip", "If-None-Match": headers["ETag"]})
+        assert (again[0], again[1]["ETag"], again[2]) == (304, headers["ETag"], b"")
