@@ -36,8 +36,10 @@ def loopback_argv(command: str, port: int) -> list[str]:
     return ["sh", "-c", "exec " + command.replace("$PORT", str(port)).replace("0.0.0.0", "127.0.0.1")]
 
 
-def start_server(extra_env: dict[str, str] | None = None, **popen) -> tuple[subprocess.Popen, str]:
-    """The Procfile's server on a free loopback port; returns the process and its base URL.
+def start_server(extra_env: dict[str, str] | None = None, command: str | None = None,
+                 **popen) -> tuple[subprocess.Popen, str]:
+    """The Procfile's server (or `command`, in the Procfile's form) on a free loopback port;
+    returns the process and its base URL.
     Output (an access log line per request) is thrown away unless `popen` says where
     (stdout=a file; a pipe only for a server that is expected to stop by itself: an unread
     pipe fills up and stops the server)."""
@@ -45,7 +47,8 @@ def start_server(extra_env: dict[str, str] | None = None, **popen) -> tuple[subp
     env = dict(os.environ, PORT=str(port),
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(extra_env or {}))
     options = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT, "start_new_session": True, **popen}
-    process = subprocess.Popen(loopback_argv(procfile_command(), port), cwd=ROOT, env=env, text=True, **options)
+    process = subprocess.Popen(loopback_argv(command or procfile_command(), port), cwd=ROOT, env=env, text=True,
+                               **options)
     return process, f"http://127.0.0.1:{port}"
 
 
