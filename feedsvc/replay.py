@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
+from .encodings import IDENTITY
 from .feeds import Catalog
 from .ical import RenderedFeed
 from .live import LiveCatalog
@@ -82,9 +83,10 @@ class Replay:
     def _answer_and_keep(self, environ: dict, start_response, catalog: Catalog, key: tuple):
         sent = []
         body = self.app(environ, recording(start_response, sent))
-        feed, coding = environ.get(FEED_KEY, (None, ""))
+        feed = environ.get(FEED_KEY)
         if feed is not None and sent and sent[0] in REPLAYED_STATUSES:
             with_body = sent[0] == REPLAYED_STATUSES[0] and environ["REQUEST_METHOD"] != "HEAD"
+            coding = next((value for name, value in sent[1] if name == "Content-Encoding"), IDENTITY)
             answer = Answer(sent[0], tuple(sent[1]), feed if with_body else None, coding)
             catalog.answers.put(key, answer, footprint(key, answer))
         return body

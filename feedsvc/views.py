@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, NotFound, RequestURITooLarge
 from werkzeug.http import dump_options_header, http_date, is_resource_modified
 
 from .encodings import CODINGS, IDENTITY, SMALLEST_COMPRESSED, chosen
-from .feeds import Catalog
+from .feeds import Body, Catalog
 from .ical import RenderedFeed
 from .filters import ALIASED, FILTERS, BadQuery, UnknownName, lookup_id, shown
 from .query import FEED_PARAMETERS, FeedQuery
@@ -50,16 +50,16 @@ def feed_query(extra: list[tuple[str, str]] = (), allowed: tuple[str, ...] = FEE
 
 
 @lru_cache(maxsize=FEED_HEADERS_KEPT)
-def feed_headers(etag: str, last_modified: datetime, download_name: str | None, coding: str,
+def body_headers(etag: str, last_modified: datetime, content_type: str, download_name: str | None, coding: str,
                  negotiated: bool) -> tuple[tuple[str, str], ...]:
     """A representation's validators, type, coding, caching and download headers, formatted
-    once per feed and coding. Each coding has its own strong ETag: its bytes differ."""
+    once per body and coding. Each coding has its own strong ETag: its bytes differ."""
     download = () if download_name is None else (
         ("Content-Disposition", dump_options_header("attachment", {"filename": download_name})),)
     encoded = () if coding == IDENTITY else (("Content-Encoding", coding),)
     vary = (("Vary", "Accept-Encoding"),) if negotiated else ()
     return ((("ETag", f'"{coded_etag(etag, coding)}"'), ("Last-Modified", http_date(last_modified)),
-             ("Content-Type", ICS_TYPE), ("Cache-Control", CACHE_CONTROL)) + encoded + vary + download)
+             ("Content-Type", content_type), ("Cache-Control", CACHE_CONTROL)) + encoded + vary + download)
 
 
 def coded_etag(etag: str, coding: str) -> str:
@@ -75,30 +75,35 @@ def every_etag(etag: str) -> tuple[str, ...]:
 
 
 def send_calendar(feed: RenderedFeed, download_name: str | None = None) -> Response:
-    """One place for validators, codings, caching, CORS and downloads; a 304 skips the body.
+    request.environ[FEED_KEY] = feed  # the answer may be replayed
+    return send_body(feed, ICS_TYPE, download_name)
+
+
+def send_body(sent: Body, content_type: str, download_name: str | None = None) -> Response:
+    """One place for validators, codings, caching and downloads; a 304 skips the body.
 
     Measured per request, the app's own cost went mostly to headers: they
-    are formatted once per feed and coding, and go in as one list.
+    are formatted once per body and coding, and go in as one list.
     """
-    modified = is_modified(feed)
-    negotiated = feed.size >= SMALLEST_COMPRESSED  # a smaller body is sent as it is, to anyone
-    coding = chosen(request.environ.get("HTTP_ACCEPT_ENCODING"), feed.size)
-    request.environ[FEED_KEY] = feed, coding  # the answer may be replayed
-    return Response(catalog().bodies.body(feed, coding) if modified else b"", status=200 if modified else 304,
-                    headers=list(feed_headers(feed.etag, feed.last_modified, download_name, coding, negotiated)))
+    modified = is_modified(sent)
+    negotiated = sent.size >= SMALLEST_COMPRESSED  # a smaller body is sent as it is, to anyone
+    coding = chosen(request.environ.get("HTTP_ACCEPT_ENCODING"), sent.size)
+    headers = body_headers(sent.etag, sent.last_modified, content_type, download_name, coding, negotiated)
+    return Response(catalog().bodies.body(sent, coding) if modified else b"", status=200 if modified else 304,
+                    headers=list(headers))
 
 
-def is_modified(feed: RenderedFeed) -> bool:
+def is_modified(sent: Body) -> bool:
     """The full evaluation of the request's conditions, skipped for the two common
-    requests: none at all, and an ETag of the feed's sent back by a calendar."""
+    requests: none at all, and an ETag of the body's sent back by a calendar."""
     environ = request.environ
     asked = environ.get("HTTP_IF_NONE_MATCH")
     if asked is None and "HTTP_IF_MODIFIED_SINCE" not in environ:
         return True
-    tags = every_etag(feed.etag)
+    tags = every_etag(sent.etag)
     if asked is not None and asked.strip('"') in tags and asked.startswith('"'):
         return False
-    return all(is_resource_modified(environ, etag=tag, last_modified=feed.last_modified) for tag in tags)
+    return all(is_resource_modified(environ, etag=tag, last_modified=sent.last_modified) for tag in tags)
 
 
 @bp.get("/calendar.ics")
