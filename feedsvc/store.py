@@ -5,9 +5,11 @@ reason, so that nothing half-built is ever served.
 """
 from __future__ import annotations
 
+import codecs
 import fcntl
 import json
 import os
+import re
 import stat
 import tempfile
 from collections import Counter
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import pytz
@@ -171,8 +174,18 @@ def from_format_1(raw: dict) -> dict:
     return {**raw, "format": FORMAT, "sources": [], "sessions": sessions}
 
 
+def taken(parsed: list) -> Iterator:
+    """The items of `parsed`, each dropped from it as it is taken: a worker reloading its data
+    keeps the old programme meanwhile, so the parsed file and the new programme are never
+    held whole at the same time."""
+    parsed.reverse()
+    while parsed:
+        yield parsed.pop()
+
+
 def programme_from_json(raw: dict) -> Programme:
-    """A `Programme` from parsed JSON; `ValueError`, `KeyError` or `TypeError` if malformed."""
+    """A `Programme` from parsed JSON (its sessions are taken out of `raw` as they are read);
+    `ValueError`, `KeyError` or `TypeError` if malformed."""
     if raw.get("format") == 1:
         raw = from_format_1(raw)
     if raw.get("format") != FORMAT:
@@ -183,7 +196,7 @@ def programme_from_json(raw: dict) -> Programme:
     sessions = tuple(
         Session(s["id"], s["title"], s["area"], tuple(s["chairs"]), s["url"],
                 tuple(event_from_json(e, s["id"], zone) for e in s["events"]))
-        for s in raw["sessions"])
+        for s in taken(raw["sessions"]))
     programme = Programme(conference, sessions, tuple(SourceRecord(**r) for r in raw["sources"]))
     check_programme(programme)
     return programme
@@ -206,6 +219,70 @@ def check_programme(programme: Programme) -> None:
         raise ValueError(f"Q&As cover unknown events {sorted(dangling)}")
 
 
+def read_utf8(path: Path | str) -> str:
+    """The file's text, decoded a megabyte at a time: decoding 40 MB at once holds the
+    interpreter for a tenth of a second, in which a reloading worker answers nothing."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with open(path, "rb") as file:
+        parts = [decoder.decode(chunk) for chunk in iter(partial(file.read, 2**20), b"")]
+    parts.append(decoder.decode(b"", final=True))
+    return "".join(parts)
+
+
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+NESTING_PARSED_PIECEWISE = 4  # file, sessions, a session, its events: each event one call of the parser
+
+
+def parse_piecewise(text: str) -> object:
+    """`json.loads(text)`, the outer objects and arrays taken apart here and each event
+    parsed by itself. One call into the parser holds the interpreter until it returns:
+    for a 40 MB file over a second, in which a worker reloading its data (live.py)
+    answered no request."""
+    value, end = _value(text, 0, NESTING_PARSED_PIECEWISE)
+    end = _SPACE.match(text, end).end()
+    if end != len(text):
+        raise json.JSONDecodeError("Extra data", text, end)
+    return value
+
+
+def _value(text: str, start: int, depth: int) -> tuple[object, int]:
+    start = _SPACE.match(text, start).end()
+    if depth and text.startswith("{", start):
+        return _members(text, start + 1, depth - 1, {})
+    if depth and text.startswith("[", start):
+        return _members(text, start + 1, depth - 1, [])
+    try:
+        return _DECODER.raw_decode(text, start)
+    except StopIteration:  # what raw_decode raises at the end of the text
+        raise json.JSONDecodeError("Expecting value", text, start) from None
+
+
+def _members(text: str, start: int, depth: int, into: dict | list) -> tuple[dict | list, int]:
+    """An object's members or an array's elements, from after its opening bracket."""
+    closing, position = ("}" if isinstance(into, dict) else "]"), _SPACE.match(text, start).end()
+    if text.startswith(closing, position):
+        return into, position + 1
+    while True:
+        if isinstance(into, dict):
+            key, position = _value(text, position, 0)
+            if not isinstance(key, str):
+                raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, position)
+            position = _SPACE.match(text, position).end()
+            if not text.startswith(":", position):
+                raise json.JSONDecodeError("Expecting ':' delimiter", text, position)
+            into[key], position = _value(text, position + 1, depth)
+        else:
+            value, position = _value(text, position, depth)
+            into.append(value)
+        position = _SPACE.match(text, position).end()
+        if text.startswith(closing, position):
+            return into, position + 1
+        if not text.startswith(",", position):
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
+        position += 1
+
+
 def load_programme(path: Path | str, max_bytes: int = MAX_DATA_BYTES) -> Programme:
     """The programme in `path`, or `DataFileError` saying what is wrong with the file.
     A file over `max_bytes` is refused unread: loading it could cost a worker its memory,
@@ -215,15 +292,16 @@ def load_programme(path: Path | str, max_bytes: int = MAX_DATA_BYTES) -> Program
         if size > max_bytes:
             raise DataFileError(path, f"it is {size:,} bytes, over the limit of {max_bytes:,} "
                                       "(FEEDSVC_MAX_DATA_BYTES); not loaded")
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_utf8(path)
     except OSError as error:
         raise DataFileError(path, f"cannot read it ({error})") from error
     except UnicodeDecodeError as error:
         raise DataFileError(path, f"not UTF-8 text ({error})") from error
-    if not text.strip():
+    if not text or text.isspace():  # not strip(): a copy of the whole text
         raise DataFileError(path, "it is empty")
     try:
-        raw = json.loads(text)
+        raw = parse_piecewise(text)
+        del text  # 40 MB at 15,000 events, no longer needed while the programme is built
     except json.JSONDecodeError as error:
         raise DataFileError(path, f"not valid JSON (truncated?): {error}") from error
     try:

@@ -5,9 +5,10 @@ import json
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, strategies as st
 
 from feedsvc import SHIPPED_DATA
-from feedsvc.store import DataFileError, load_programme, programme_to_json, write_programme
+from feedsvc.store import DataFileError, load_programme, parse_piecewise, programme_to_json, write_programme
 
 from .conftest import ROOT
 
@@ -97,3 +98,30 @@ def test_nothing_over_the_size_limit_is_written(tmp_path):
                                             r"\(FEEDSVC_MAX_DATA_BYTES\) that the service loads$"):
         write_programme(programme, tmp_path / "out.json", max_bytes=1000)
     assert list(tmp_path.iterdir()) == []
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=20)
+
+
+@given(JSON_VALUES, st.sampled_from([None, 0, 2]))
+def test_parsing_piecewise_reads_what_json_loads_reads(value, indent):
+    text = json.dumps(value, indent=indent)
+    assert parse_piecewise(text) == json.loads(text)
+
+
+@given(JSON_VALUES, st.data())
+def test_parsing_piecewise_refuses_what_json_loads_refuses(value, data):
+    """Cut, or with a byte put in, as a damaged file would be: the same verdict as json.loads."""
+    text = json.dumps({"sessions": [value, {"events": [value]}]}, indent=1)
+    where = data.draw(st.integers(0, len(text)))
+    damaged = data.draw(st.sampled_from([text[:where], text[:where] + data.draw(st.sampled_from(",:]}[{\"x ")) + text[where:]]))
+    try:
+        expected = json.loads(damaged)
+    except json.JSONDecodeError:
+        with pytest.raises(json.JSONDecodeError):
+            parse_piecewise(damaged)
+    else:
+        assert parse_piecewise(damaged) == expected
