@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from .feeds import Catalog
 from .store import MAX_DATA_BYTES
 
 log = logging.getLogger("feedsvc")
+RELOAD_SWITCH_SECONDS = 0.001  # the interpreter's switch interval while a thread loads data
 
 
 def file_identity(path: Path) -> tuple[int, int, int] | None:
@@ -71,12 +73,15 @@ class LiveCatalog:
     def _reload(self) -> None:
         """Load the new file with the cyclic collector paused, then freeze what it made.
 
+        A request thread waiting for the interpreter asks the loading thread to hand it over
+        after the switch interval: 1 ms instead of 5 while loading, so a request waits less.
         A full collection during a load walks the new data and the old, holding the
         interpreter for a quarter of a second at 15,000 events; a catalog has no cycles,
         so the old one is freed by reference counting once its last request ends.
         """
-        collecting = gc.isenabled()
+        collecting, switching = gc.isenabled(), sys.getswitchinterval()
         gc.disable()
+        sys.setswitchinterval(RELOAD_SWITCH_SECONDS)
         try:
             catalog = Catalog.load(self.path, self.max_bytes)
         except Exception as error:  # any: a request must never pay for a bad file (DataFileError mostly)
@@ -87,6 +92,7 @@ class LiveCatalog:
             self._catalog = catalog
             log.info("worker %d: reloaded %s: %d events", os.getpid(), self.path, len(catalog.programme.events))
         finally:
+            sys.setswitchinterval(switching)
             if collecting:
                 gc.enable()
             self._loading.release()
