@@ -46,13 +46,13 @@ def retitled_copy(source: Path, target: Path) -> str:
 class Revalidations:
     """Client threads sending the feed's ETag back, each latency kept with its start time."""
 
-    def __init__(self, base: str, path: str):
+    def __init__(self, base: str, path: str, clients: int = CLIENTS):
         self.host, self.port = base.removeprefix("http://").split(":")
         self.path = path
         self.samples: list[tuple[float, float]] = []
         self.timeouts = 0
         self.stopping = threading.Event()
-        self.threads = [threading.Thread(target=self._loop) for _ in range(CLIENTS)]
+        self.threads = [threading.Thread(target=self._loop) for _ in range(clients)]
 
     def _loop(self) -> None:
         """A connection per request: the kernel spreads them over both workers (two kept-alive
