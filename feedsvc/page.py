@@ -20,9 +20,10 @@ from .filters import ALIASED, LISTED_AT_MOST, BadQuery, Labelled, UnknownName
 from .model import Event, Programme
 from .query import FEED_PARAMETERS, FeedQuery
 from .store import utc_text
-from .views import base_url, catalog
+from .views import base_url, catalog, data_last_modified, send_representation
 
 REMINDERS = (0, 5, 10, 15, 30, 60)  # minutes before; the feeds accept any 0–1440
+HTML_TYPE = "text/html; charset=utf-8"
 
 bp = Blueprint("page", __name__)
 
@@ -46,13 +47,16 @@ def index():
     except UnknownName as problem:
         query, error, status = FeedQuery(), str(problem.args[0]), 404
     feed = feed_links(current, query, base_url())
-    return render_template(
+    html = render_template(
         "page.html", programme=programme, query=query, error=error, feed=feed,
         feed_event_ids=frozenset(feed.event_ids),  # looked up once per event
         narrowed=len(feed.event_ids) < len(programme.events),  # then the feed's events are marked
         reminders=sorted(set(REMINDERS) | ({query.alarm} - {None})),
         google_links=current.google_links, ticked=ticked(programme), lists=[f.folder for f in ALIASED],
-    ), status
+    )
+    if status != 200:  # an error view is not kept
+        return html, status
+    return send_representation(html.encode(), HTML_TYPE, data_last_modified())
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
-"""The HTTP interface: thin routes over the catalog; HTTP concerns in `send_calendar`."""
+"""The HTTP interface: thin routes over the catalog; HTTP concerns in `send_calendar`
+(feeds) and `send_representation` (the page and the API)."""
 from __future__ import annotations
 
+import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
 
@@ -69,7 +72,31 @@ def send_calendar(feed: RenderedFeed, download_name: str | None = None) -> Respo
                     headers=list(feed_headers(feed.etag, feed.last_modified, download_name)))
 
 
-def is_modified(feed: RenderedFeed) -> bool:
+@dataclass(frozen=True)
+class Validators:
+    """What a request's conditions are compared with, for an answer that is not a feed."""
+
+    etag: str
+    last_modified: datetime
+
+
+def send_representation(body: bytes, content_type: str, last_modified: datetime) -> Response:
+    """A page or an API answer with a feed's validators and caching: a strong ETag from the
+    body's bytes, `Last-Modified` from the data, and a 304 on the same conditions as a feed
+    (`is_modified`), so a browser or a script that asks again downloads nothing unchanged."""
+    validators = Validators(hashlib.sha256(body).hexdigest()[:32], last_modified)
+    modified = is_modified(validators)
+    return Response(body if modified else b"", status=200 if modified else 304, content_type=content_type,
+                    headers={"ETag": f'"{validators.etag}"', "Last-Modified": http_date(last_modified),
+                             "Cache-Control": CACHE_CONTROL})
+
+
+def data_last_modified() -> datetime:
+    """When the data last changed: the latest change of any event (as the whole feed's `Last-Modified`)."""
+    return catalog().programme.derived("last modified", lambda p: max(e.last_modified for e in p.events))
+
+
+def is_modified(feed: RenderedFeed | Validators) -> bool:
     """The full evaluation of the request's conditions, skipped for the two common
     requests: none at all, and the feed's own ETag sent back by a calendar."""
     environ = request.environ

@@ -1,6 +1,7 @@
 """The page as the server renders it: what a browser without JavaScript gets."""
 from __future__ import annotations
 
+import hashlib
 import json
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
@@ -265,3 +266,22 @@ def test_forwarded_host_only_from_trusted_proxies(proxies, webcal):
     found = page(client, "/?type=oral", base_url="http://10.0.0.5:8000",
                  headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "feeds.proxy.example"})
     assert found.by_id("subscribe-webcal")["href"] == webcal
+
+
+@pytest.mark.parametrize("url", ["/", "/?type=oral&alarm=10"])
+def test_page_carries_validators_and_answers_304(client, url):
+    first = client.get(url)
+    assert first.headers["Cache-Control"] == "public, max-age=300"
+    assert first.headers["Last-Modified"] == "Fri, 27 Nov 2026 00:00:00 GMT"
+    assert first.headers["ETag"] == f'"{hashlib.sha256(first.data).hexdigest()[:32]}"'
+    assert first.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert (again.status_code, again.data, again.headers["ETag"]) == (304, b"", first.headers["ETag"])
+    assert client.get(url, headers={"If-Modified-Since": first.headers["Last-Modified"]}).status_code == 304
+    assert client.get(url, headers={"If-None-Match": '"0123"'}).data == first.data
+
+
+def test_page_error_view_is_not_kept(client):
+    response = client.get("/?type=poster")
+    assert response.status_code == 400
+    assert "ETag" not in response.headers and "Cache-Control" not in response.headers
