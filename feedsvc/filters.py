@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -190,17 +191,19 @@ class Chosen:
         return {lookup_id(item, "event", programme.events_by_id) for item in items(value, self.name)}
 
     def prepare(self, programme: Programme) -> None:
-        self._index(programme)
-
-    def _index(self, programme: Programme) -> dict[str, int]:
-        return programme.derived("event positions", lambda p: {e.id: i for i, e in enumerate(p.events)})
+        event_positions(programme)
 
     def positions(self, programme: Programme, values: frozenset[str]) -> Sequence[int]:
-        index = self._index(programme)
+        index = event_positions(programme)
         return sorted(index[value] for value in values)
 
     def describe(self, programme: Programme, values: frozenset[str]) -> str:
         return f"My selection ({len(values)} events)"
+
+
+def event_positions(programme: Programme) -> dict[str, int]:
+    """Each event's position in `programme.events`, by id."""
+    return programme.derived("event positions", lambda p: {e.id: i for i, e in enumerate(p.events)})
 
 
 def lookup_id(value: str, name: str, known: dict) -> str:
@@ -255,6 +258,28 @@ def starts_word(text: str, word: str) -> bool:
     while found > 0 and (text[found - 1].isalnum() or text[found - 1] == "_"):
         found = text.find(word, found + 1)
     return found != -1
+
+
+def name_words(programme: Programme) -> tuple[list[str], list[int]]:
+    """Every word of every author's folded name, sorted, and beside each the author's position in
+    `programme.authors`: the names with a word that starts with some letters are one bisection
+    away (a scan with `starts_word` took 37 ms per keystroke at 19,000 authors)."""
+    pairs = sorted((word, i) for i, a in enumerate(programme.authors) for word in WORD.findall(fold(a.name)))
+    return [word for word, _ in pairs], [i for _, i in pairs]
+
+
+def find_authors(programme: Programme, text: str) -> list[int]:
+    """Positions in `programme.authors` of the people whose name has every word of `text` at the
+    start of one of its words, ignoring case and accents, as `q=` matches: "kolt" and "zico" find
+    "J. Zico Kolter", "lukasz" finds "Łukasz". What a person picker suggests as they type."""
+    words, owners = programme.derived("author words", name_words)
+    found: set[int] | None = None
+    for word in set(WORD.findall(fold(text))):
+        start, end = bisect_left(words, word), bisect_left(words, word + "\U0010ffff")
+        found = set(owners[start:end]) if found is None else found.intersection(owners[start:end])
+    if found is None:
+        raise BadQuery(f"q={shown(text)} has no letters or digits; give part of a name, e.g. q=kolter")
+    return sorted(found)
 
 
 def day_label(day: date) -> str:
