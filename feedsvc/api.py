@@ -179,4 +179,7 @@ for _filter in ALIASED:
 @bp.get("/feed")
 def feed():
     """The feed for a query: its name, events and subscribe links; the page's live update."""
-    return send_json(asdict(feed_links(catalog(), feed_query(), base_url())))
+    current, query = catalog(), feed_query()
+    chosen = query.filter.select(current.programme)
+    return send_json({**asdict(feed_links(current, query, base_url(), len(chosen))),
+                      "event_ids": [e.id for e in chosen]})

@@ -32,7 +32,18 @@ class BadQuery(ValueError):
 
 
 class UnknownName(LookupError):
-    """A well-formed name that is not in the programme: answered with 404."""
+    """A well-formed name that is not in the programme: answered with 404.
+
+    `folder` names the list that has the accepted names ("authors"): feeds and the API point
+    to `/api/<folder>`; the page, whose visitors read no JSON, to its own form.
+    """
+
+    def __init__(self, message: str, folder: str = ""):
+        super().__init__(message)
+        self.folder = folder
+
+    def __str__(self) -> str:
+        return self.args[0] + (f"; see /api/{self.folder} for the list" if self.folder else "")
 
 
 def shown(value: str) -> str:
@@ -145,8 +156,8 @@ class Labelled(Indexed):
     def _unknown(self, item: str, ids: list[str]) -> Exception:
         if self.listed and len(ids) <= LISTED_AT_MOST:
             return BadQuery(f"unknown {self.name} {shown(item)}; accepted: {', '.join(ids)}")
-        return UnknownName(f"no {self.name} {shown(item)}" + did_you_mean(closest(self.normal(item), ids))
-                           + f"; see /api/{self.folder} for the list")
+        return UnknownName(f"no {self.name} {shown(item)}" + did_you_mean(closest(self.normal(item), ids)),
+                           self.folder)
 
     def describe(self, programme: Programme, values: frozenset[str]) -> str:
         labels = self.labels(programme)
@@ -171,8 +182,7 @@ class Authors(Indexed):
             if not matched:
                 tails = closest(wanted, list(programme.authors_by_tail))  # "koltr" is close to "kolter"
                 near = list(dict.fromkeys(i for tail in tails for i in programme.authors_by_tail[tail]))[:3]
-                raise UnknownName(f"no author {shown(item)}" + did_you_mean(near)
-                                  + "; see /api/authors for the list")
+                raise UnknownName(f"no author {shown(item)}" + did_you_mean(near), self.folder)
             found |= matched
         return found
 
@@ -210,7 +220,7 @@ def lookup_id(value: str, name: str, known: dict) -> str:
     """`value` as one of the `known` ids (ignoring case), or `UnknownName` with suggestions."""
     ident = value.strip().lower()
     if ident not in known:
-        raise UnknownName(f"no {name} {shown(value)}" + did_you_mean(closest(ident, list(known))))
+        raise UnknownName(f"no {name} {shown(value)}" + did_you_mean(closest(ident, list(known))), f"{name}s")
     return ident
 
 

@@ -1,62 +1,50 @@
-"""`GET /`: the session's schedule and a form that builds a filtered feed to subscribe to.
+"""`GET /`: the programme's schedule, a day at a time, and a form that builds a feed to subscribe to.
 
-Rendered whole on the server: the form is a GET to the page itself and every
-link is a plain link computed here, so the page works without JavaScript and
-its own URL (`/?type=oral&author=kolter`) can be shared. `static/page.js` only
-enhances: live links from `/api/feed` (the same `links.feed_links`), a copy
-button and the visitor's local times. No inline script or style, for a strict CSP.
+Rendered whole on the server: the form is a GET to the page itself and every link is a plain
+link computed here, so the page works without JavaScript and its own URL
+(`/?type=oral&author=kolter`) can be shared. The schedule lists only the events the chosen
+filters keep, one day (`on=`) and at most `SHOWN_AT_MOST` of them (`page=`) at a time, so a
+view costs the same at 15 events as at 15,000: what it needs of the whole programme is made
+once per programme (`Programme.derived`). `static/page.js` only enhances: it submits the
+form on a tick, suggests people as one types (from `/api/authors?q=`), keeps the links live
+for "In my talks" and the reminder (from `/api/feed`, the same `links.feed_links`), and shows
+local times. No inline script or style, for a strict CSP.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
+from markupsafe import Markup
 
-from .feeds import Catalog
-from .links import feed_links
-from .filters import ALIASED, LISTED_AT_MOST, BadQuery, Labelled, UnknownName
+from .feeds import Bounded, Catalog
+from .filters import ALIASED, FILTERS, LISTED_AT_MOST, BadQuery, Labelled, UnknownName, shown
+from .links import feed_links, google_event_url
 from .model import Event, Programme
-from .query import FEED_PARAMETERS, FeedQuery
+from .query import FEED_PARAMETERS, EventFilter, FeedQuery
 from .store import utc_text
 from .views import base_url, catalog, data_last_modified, send_representation
 
 REMINDERS = (0, 5, 10, 15, 30, 60)  # minutes before; the feeds accept any 0–1440
 HTML_TYPE = "text/html; charset=utf-8"
+VIEW_PARAMETERS = ("on", "page")  # the day shown and the part of it: the view, not the feed
+SHOWN_AT_MOST = 30  # events per view: about 150 KB of HTML, at any size of conference
+PLACES = ("session", "track", "room")  # shown on each event, as links, where there is a choice
+# Where the page's visitors find the names an error says are accepted: the page, not the JSON.
+POSITIONS_BYTES, POSITION_BYTES = 4 * 2**20, 8  # filters' events kept per programme and process
+EVENT_HTML_BYTES = 8 * 2**20  # rendered events kept per programme and process: about 2,000
+# Where a view's choice goes in an event's kept HTML; no text of the data holds NUL.
+MARKS = {name: Markup(f"\x00{name}\x00") for name in ("ALARM", "TICKED_CLASS", "TICKED_CHECKED", "UNTICKED_HIDDEN")}
+ON_THE_PAGE = {"authors": "; type part of the name in People for suggestions",
+               "events": "; tick “In my talks” on events of the schedule"}
+ELSEWHERE_ON_THE_PAGE = "; choose from the form's lists, or use the links on the schedule's events"
 
 bp = Blueprint("page", __name__)
-
-
-def page_query(current: Catalog) -> FeedQuery:
-    """The page's query string as a feed query. An empty field counts as not given:
-    a submitted form sends `alarm=` for "no reminder", where a feed URL would be wrong."""
-    args = tuple((name, value) for name, value in request.args.items(multi=True) if value.strip())
-    return current.query(args, FEED_PARAMETERS)
-
-
-@bp.get("/")
-def index():
-    """The page, pre-filled from its query; a bad query is shown on the page, with its status."""
-    current = catalog()  # once: the same data for the whole page
-    programme = current.programme
-    try:
-        query, error, status = page_query(current), "", 200
-    except BadQuery as problem:
-        query, error, status = FeedQuery(), str(problem), 400
-    except UnknownName as problem:
-        query, error, status = FeedQuery(), str(problem.args[0]), 404
-    feed = feed_links(current, query, base_url())
-    html = render_template(
-        "page.html", programme=programme, query=query, error=error, feed=feed,
-        feed_event_ids=frozenset(feed.event_ids),  # looked up once per event
-        narrowed=len(feed.event_ids) < len(programme.events),  # then the feed's events are marked
-        reminders=sorted(set(REMINDERS) | ({query.alarm} - {None})),
-        google_links=current.google_links, ticked=ticked(programme), lists=[f.folder for f in ALIASED],
-    )
-    if status != 200:  # an error view is not kept
-        return html, status
-    return send_representation(html.encode(), HTML_TYPE, data_last_modified())
 
 
 @dataclass(frozen=True)
@@ -71,6 +59,191 @@ class Choice:
         return self.labels.get(self.key(event), "")
 
 
+@dataclass(frozen=True)
+class DayTab:
+    ident: str  # "2020-12-08"
+    label: str  # "Tue 8 Dec"
+    count: int  # of the chosen events on that day
+    url: str
+
+
+@dataclass(frozen=True)
+class View:
+    """What the schedule shows: of the `count` events the filters keep, one day's part."""
+
+    count: int
+    days: tuple[DayTab, ...]
+    day: str  # the day shown, "" when no event is chosen
+    events: tuple[Event, ...]
+    first: int  # the number of the first event shown, from 1
+    on_day: int  # the chosen events on the day shown
+    previous: str  # URLs of the day's other parts, "" for none
+    next: str
+
+
+def view_arguments() -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
+    """The view's own parameters, and the feed's. An empty field counts as not given:
+    a submitted form sends `alarm=` for "no reminder", where a feed URL would be wrong."""
+    view: dict[str, str] = {}
+    feed = []
+    for name, value in request.args.items(multi=True):
+        if not value.strip():
+            continue
+        if name in view:
+            raise BadQuery(f"{name}= is given more than once; give it once")
+        if name in VIEW_PARAMETERS:
+            view[name] = value.strip()
+        else:
+            feed.append((name, value))
+    return view, tuple(feed)
+
+
+def good_part(current: Catalog, args: tuple[tuple[str, str], ...]) -> tuple[FeedQuery, list[tuple[str, str]]]:
+    """Of a query with a mistake, what is right, and what is not: the error view's form keeps
+    the first, and shows the second in its text fields to be corrected."""
+    good, bad = [], []
+    for pair in args:
+        try:
+            current.query((pair,), FEED_PARAMETERS)
+            good.append(pair)
+        except (BadQuery, UnknownName):
+            bad.append(pair)
+    try:
+        return current.query(tuple(good), FEED_PARAMETERS), bad
+    except (BadQuery, UnknownName):  # each right alone, not together: two alarms, too many values
+        return FeedQuery(), bad
+
+
+@bp.get("/")
+def index():
+    """The page, pre-filled from its query; a bad query is shown on the page, with its status,
+    the form keeping what was right and the person typed."""
+    current = catalog()  # once: the same data for the whole page
+    programme = current.programme
+    feed_args: tuple[tuple[str, str], ...] = ()
+    error, status, bad = "", 200, []
+    try:
+        view_args, feed_args = view_arguments()
+        query = current.query(feed_args, FEED_PARAMETERS)
+        view = make_view(programme, query, view_args)
+    except (BadQuery, UnknownName) as problem:
+        status, error = (400, str(problem)) if isinstance(problem, BadQuery) else (404, on_the_page(problem))
+        query, bad = good_part(current, feed_args)
+        view = make_view(programme, query, {})
+    typed = {"author": ", ".join(v for n, v in bad if n == "author"),  # the chosen are ticked
+             "q": ", ".join(v for n, v in feed_args if n == "q")}  # as typed
+    html = render_template(
+        "page.html", programme=programme, query=query, error=error, view=view, typed=typed,
+        feed=feed_links(current, query, base_url(), len(kept_positions(programme, query.filter))), places=places(programme), header=header(programme),
+        reminders=sorted(set(REMINDERS) | ({query.alarm} - {None})), ticked=ticked(programme),
+        event_html=event_html(programme, query), lists=[f.folder for f in ALIASED],
+        hidden=hidden_inputs(programme, query, view), everything=url_for("page.index"),
+    )
+    if status != 200:  # an error view is not kept
+        return html, status
+    return send_representation(html.encode(), HTML_TYPE, data_last_modified())
+
+
+def on_the_page(problem: UnknownName) -> str:
+    return problem.args[0] + ON_THE_PAGE.get(problem.folder, ELSEWHERE_ON_THE_PAGE)
+
+
+def browsed(query: FeedQuery) -> FeedQuery:
+    """What the schedule lists: the feed's filters but "my talks", which mark events instead
+    (a tick in the schedule must not make the other events vanish)."""
+    return FeedQuery(EventFilter(tuple(c for c in query.filter.chosen if c[0] != "event")), query.alarm)
+
+
+def make_view(programme: Programme, query: FeedQuery, view_args: dict[str, str]) -> View:
+    shown_query = browsed(query)
+    positions = kept_positions(programme, shown_query.filter)
+    counts = day_counts(programme, positions, bool(shown_query.filter.chosen))
+    tabs = tuple(DayTab(day, short_day(day), counts[day], view_url(query, on=day))
+                 for day in FILTERS["day"].labels(programme) if counts.get(day))
+    day = chosen_day(programme, view_args.get("on"), [t.ident for t in tabs])
+    on_day = day_positions(programme, positions, day, bool(shown_query.filter.chosen))
+    parts = max(1, -(-len(on_day) // SHOWN_AT_MOST))
+    number = page_number(view_args.get("page", "1"), parts)
+    start = (number - 1) * SHOWN_AT_MOST
+
+    def part_url(other: int) -> str:
+        return view_url(query, on=day, page=str(other)) if 1 <= other <= parts else ""
+    return View(len(positions), tabs, day, tuple(map(programme.events.__getitem__, on_day[start:start + SHOWN_AT_MOST])),
+                start + 1, len(on_day), part_url(number - 1), part_url(number + 1))
+
+
+def kept_positions(programme: Programme, chosen: EventFilter) -> Sequence[int]:
+    """The filter's events, kept with the programme (within a budget): a search (`q=`) reads
+    every event's text, and a view needs its events twice, for the schedule and the feed."""
+    kept: Bounded = programme.derived("page positions", lambda p: Bounded(POSITIONS_BYTES))
+    found = kept.get(chosen)
+    if found is None:
+        found = chosen.positions(programme)
+        kept.put(chosen, found, POSITION_BYTES * len(found))
+    return found
+
+
+def view_url(query: FeedQuery, **view: str) -> str:
+    """The page with the same choice, another day or part."""
+    return url_for("page.index") + "?" + urlencode(query.pairs() + [(k, v) for k, v in view.items() if v])
+
+
+def day_counts(programme: Programme, positions: Sequence[int], filtered: bool) -> dict[str, int]:
+    """The chosen events on each day: counted once per programme for everything."""
+    if not filtered:
+        return {day: len(found) for day, found in FILTERS["day"].index(programme).items()}
+    return Counter(map(days_of(programme).__getitem__, positions))
+
+
+def day_positions(programme: Programme, positions: Sequence[int], day: str, filtered: bool) -> Sequence[int]:
+    if not filtered:
+        return FILTERS["day"].index(programme).get(day, ())
+    days = days_of(programme)
+    return [p for p in positions if days[p] == day]
+
+
+def days_of(programme: Programme) -> tuple[str, ...]:
+    """Each event's conference day, by position."""
+    return programme.derived("page days", lambda p: tuple(e.day.isoformat() for e in p.events))
+
+
+def chosen_day(programme: Programme, asked: str | None, days: list[str]) -> str:
+    """The day asked for (`on=`), else today while the conference runs, else the first day."""
+    known = FILTERS["day"].labels(programme)
+    if asked is not None and asked not in known:
+        listed = ", ".join(list(known)[:LISTED_AT_MOST])
+        raise BadQuery(f"on={shown(asked)} is not a day of the programme; accepted: {listed}")
+    today = datetime.now(ZoneInfo(programme.conference.timezone)).date().isoformat()
+    return asked or first_view_day(days, today)
+
+
+def first_view_day(days: list[str], today: str) -> str:
+    """Of the days with chosen events, today's if it is one, else the first; "" for none."""
+    return today if today in days else (days[0] if days else "")
+
+
+def page_number(value: str, parts: int) -> int:
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= parts):
+        raise BadQuery(f"page={shown(value)} is not valid; accepted: 1 to {parts}, a part of the day's events")
+    return int(value)
+
+
+def short_day(day: str) -> str:
+    """ "Tue 8 Dec", for a day's tab."""
+    moment = date.fromisoformat(day)
+    return f"{moment:%a} {moment.day} {moment:%b}"
+
+
+def hidden_inputs(programme: Programme, query: FeedQuery, view: View) -> list[tuple[str, str]]:
+    """The choices the form shows no field for, so that a submitted form keeps them: values
+    of filters without ticks (a session), talks ticked on other days, the day shown."""
+    own = set(ticked(programme)) | {"author", "event", "q"}
+    kept = [(name, value) for name, values in query.filter.chosen if name not in own for value in sorted(values)]
+    shown_ids = {e.id for e in view.events}
+    kept += [("event", ident) for ident in sorted(query.filter.values("event")) if ident not in shown_ids]
+    return kept + ([("on", view.day)] if len(view.days) > 1 else [])
+
+
 def ticked(programme: Programme) -> dict[str, Choice]:
     """The filters the form offers as ticks: those with short lists, where the programme
     has more than one value (one track only is no choice). Made once per programme."""
@@ -78,13 +251,57 @@ def ticked(programme: Programme) -> dict[str, Choice]:
 
 
 def _ticks(programme: Programme) -> dict[str, Choice]:
-    shown = {}
+    shown_ticks = {}
     for chosen in ALIASED:
         labels = chosen.labels(programme) if isinstance(chosen, Labelled) and chosen.listed else {}
         if 1 < len(labels) <= LISTED_AT_MOST:
             index = chosen.index(programme)
-            shown[chosen.name] = Choice(chosen.title, labels, {k: len(v) for k, v in index.items()}, chosen.key)
-    return shown
+            shown_ticks[chosen.name] = Choice(chosen.title, labels, {k: len(v) for k, v in index.items()}, chosen.key)
+    return shown_ticks
+
+
+def places(programme: Programme) -> list[Labelled]:
+    """Where an event is (its session, track, room), shown when the programme has several."""
+    return programme.derived("page places", lambda p: [
+        FILTERS[name] for name in PLACES if len(FILTERS[name].labels(p)) > 1])
+
+
+@dataclass(frozen=True)
+class Header:
+    title: str
+    first: datetime
+    last: datetime
+    sessions: int
+    events: int
+
+
+def header(programme: Programme) -> Header:
+    """The dates the programme spans, for the page's head: one pass, once per programme."""
+    def make(p: Programme) -> Header:
+        return Header(p.title, p.events[0].start, max(e.end for e in p.events), len(p.sessions), len(p.events))
+    return programme.derived("page header", make)
+
+
+def event_html(programme: Programme, query: FeedQuery) -> Callable[[Event], Markup]:
+    """Each shown event's HTML with the view's reminder and "my talks" ticks. An event is
+    rendered the first time it is shown and kept with the programme (within a budget), with
+    marks where a view's choice goes: a view costs its few events, not a template each."""
+    kept: Bounded = programme.derived("page event html", lambda p: Bounded(EVENT_HTML_BYTES))
+    alarm = "" if query.alarm is None else f"?alarm={query.alarm}"
+    ticks = query.filter.values("event")
+
+    def html(event: Event) -> Markup:
+        made = kept.get(event.id)
+        if made is None:
+            made = render_template("event.html", event=event, programme=programme, places=places(programme),
+                                   google_link=google_event_url(event, programme),
+                                   everything=url_for("page.index"), **MARKS)
+            kept.put(event.id, made, len(made))
+        chosen = event.id in ticks
+        return Markup(made.replace(MARKS["ALARM"], alarm).replace(MARKS["TICKED_CLASS"], " in-feed" * chosen)
+                      .replace(MARKS["TICKED_CHECKED"], " checked" * chosen)
+                      .replace(MARKS["UNTICKED_HIDDEN"], "" if chosen else " hidden"))
+    return html
 
 
 @bp.app_template_filter()
@@ -108,3 +325,9 @@ def long_date(moment: datetime) -> str:
 def zone(moment: datetime) -> str:
     """The zone's abbreviation at that moment: "PST"."""
     return f"{moment:%Z}"
+
+
+@bp.app_template_filter()
+def thousands(number: int) -> str:
+    """ "15,000"."""
+    return f"{number:,}"

@@ -183,7 +183,7 @@ def bad_query(error: BadQuery):
 
 @bp.app_errorhandler(UnknownName)
 def unknown_name(error: UnknownName):
-    return error_response(404, str(error.args[0]))
+    return error_response(404, str(error))
 
 
 @bp.app_errorhandler(NotFound)

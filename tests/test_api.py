@@ -114,7 +114,7 @@ def test_feed_gives_every_subscribe_link(client):
     assert client.get("/api/feed?author=kolter&type=spotlight").json == {
         "query": "type=spotlight&author=j-zico-kolter",
         "name": "Orals & Spotlights Track 08: Deep Learning \u2014 Spotlights by J. Zico Kolter",
-        "event_ids": ["monotone-operator-equilibrium-networks"],
+        "count": 1, "event_ids": ["monotone-operator-equilibrium-networks"],
         "url": "https://feeds.example.org/calendar.ics?type=spotlight&author=j-zico-kolter",
         "webcal": "webcal://feeds.example.org/calendar.ics?type=spotlight&author=j-zico-kolter",
         "google": "https://calendar.google.com/calendar/r?cid=webcal%3A%2F%2Ffeeds.example.org"
@@ -144,7 +144,7 @@ def test_feed_of_everything(client):
     ("/api/types?session=x", 400, "unknown parameter 'session'; accepted: none"),
     ("/api/events?author=kolterr", 404, "no author 'kolterr'; did you mean j-zico-kolter, vladlen-koltun?; "
                                         "see /api/authors for the list"),
-    ("/api/feed?event=meshsfd", 404, "no event 'meshsfd'; did you mean meshsdf?"),
+    ("/api/feed?event=meshsfd", 404, "no event 'meshsfd'; did you mean meshsdf?; see /api/events for the list"),
     ("/api/speakers", 404, "no page '/api/speakers'; the API is /api/events, /api/feed, "
                            "/api/sessions, /api/types, /api/authors, /api/tracks, /api/rooms, /api/days, "
                            "/api/languages"),

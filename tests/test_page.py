@@ -56,17 +56,19 @@ class Page(HTMLParser):
         return " ".join(self.text[ident].split())
 
     def form_choice(self) -> dict[str, list[str]]:
-        """What submitting the form would send: ticked boxes and selected options."""
-        chosen = {"type": [a["value"] for a in self.all("input", name="type") if "checked" in a],
-                  "event": [a["value"] for a in self.all("input", name="event") if "checked" in a]}
-        selects = {"author": [], "alarm": []}
-        current = None
+        """What submitting the form would send, by name: ticked boxes, hidden fields, filled
+        text fields and selected options (an empty value counts as not given)."""
+        chosen: dict[str, list[str]] = {}
+        select = None
         for tag, attrs in self.elements:
             if tag == "select":
-                current = attrs["name"]
-            elif tag == "option" and "selected" in attrs:
-                selects[current].append(attrs["value"])
-        return chosen | selects
+                select = attrs["name"]
+            sent = ((tag == "input" and attrs.get("type") in ("hidden", "search") and attrs.get("value"))
+                    or (tag == "input" and attrs.get("type") == "checkbox" and "checked" in attrs)
+                    or (tag == "option" and "selected" in attrs and attrs["value"]))
+            if sent:
+                chosen.setdefault(attrs.get("name", select), []).append(attrs["value"])
+        return chosen
 
 
 def page(client, url: str = "/", status: int = 200, **options) -> Page:
@@ -137,7 +139,7 @@ def test_nothing_chosen_marks_no_event(client):
     found = page(client)
     assert found.words("feed-count") == "15 events"
     assert not [a for a in found.elements_with("data-event-id") if "in-feed" in a["class"]]
-    assert found.form_choice() == {"type": [], "author": [], "alarm": [""], "event": []}
+    assert found.form_choice() == {}
 
 
 def test_a_reminder_alone_marks_no_event(client):
@@ -158,18 +160,38 @@ def test_unlisted_reminder_is_kept(client):
     assert alarms == ["0", "5", "7", "10", "15", "30", "60"]
 
 
-def test_form_lists_every_type_and_author(client):
+def test_form_lists_every_type_and_a_field_for_people(client):
+    """People are typed, not picked from a list of thousands: a plain text field takes a surname."""
     found = page(client)
     assert [a["value"] for a in found.all("input", name="type")] == ["oral", "break", "spotlight", "qa"]
-    authors = [a["value"] for tag, a in found.elements if tag == "option" and "-" in a.get("value", "")]
-    assert len(authors) == 41 and authors[0] == "alliot-nagle" and "j-zico-kolter" in authors
+    assert found.all("input", name="author") == [{"type": "search", "id": "author", "name": "author", "value": "",
+                                                  "autocomplete": "off", "aria-describedby": "author-hint",
+                                                  "aria-controls": "author-suggestions"}]
+    assert not found.all("select", multiple="")
     assert len(found.all("input", name="event", form="filters")) == 15
+
+
+def test_people_chosen_by_surname_are_ticked_by_name(client):
+    found = page(client, "/?author=kolter,Wolf")
+    assert [(a["value"], "checked" in a) for a in found.all("input", type="checkbox", name="author")] == [
+        ("j-zico-kolter", True), ("lior-wolf", True)]
+    assert found.by_id("author")["value"] == ""
+    assert [a["data-event-id"] for a in found.elements_with("data-event-id")] == [
+        "multiscale-deep-equilibrium-models", "on-the-modularity-of-hypernetworks",
+        "monotone-operator-equilibrium-networks"]
 
 
 @pytest.mark.parametrize("url, status, message", [
     ("/?type=poster", 400, "unknown type 'poster'; accepted: oral, break, spotlight, qa"),
     ("/?types=oral", 400, "unknown parameter 'types'; accepted: session, type, author, event, track, room, day, language, q, alarm"),
-    ("/?author=kolterr", 404, "no author 'kolterr'; did you mean j-zico-kolter, vladlen-koltun?; see /api/authors for the list"),
+    ("/?author=kolterr", 404, "no author 'kolterr'; did you mean j-zico-kolter, vladlen-koltun?; type part of the "
+                              "name in People for suggestions"),
+    ("/?event=meshsfd", 404, "no event 'meshsfd'; did you mean meshsdf?; tick “In my talks” on events of the schedule"),
+    ("/?session=track-09", 404, "no session 'track-09'; choose from the form's lists, or use the links on the "
+                                "schedule's events"),
+    ("/?on=2020-12-09", 400, "on='2020-12-09' is not a day of the programme; accepted: 2020-12-08"),
+    ("/?page=2", 400, "page='2' is not valid; accepted: 1 to 1, a part of the day's events"),
+    ("/?page=0", 400, "page='0' is not valid; accepted: 1 to 1, a part of the day's events"),
 ])
 def test_bad_query_is_shown_on_the_page(client, url, status, message):
     found = page(client, url, status=status)
@@ -180,7 +202,31 @@ def test_bad_query_is_shown_on_the_page(client, url, status, message):
 
 def test_event_downloads_carry_the_chosen_reminder(client):
     downloads = [a["href"] for a in page(client, "/?type=oral&alarm=10").all("a", **{"class": "action event-download"})]
-    assert downloads == [f"/events/{i}.ics?alarm=10" for i, *_ in EXPECTED_EVENTS]
+    assert downloads == [f"/events/{i}.ics?alarm=10" for i, kind, *_ in EXPECTED_EVENTS if kind == "oral"]
+
+
+def test_the_schedule_lists_only_the_chosen_events(client):
+    """The issue's first complaint: `/?type=oral&author=kolter` said "1 event" and listed 15."""
+    found = page(client, "/?type=oral&author=kolter")
+    assert [a["data-event-id"] for a in found.elements_with("data-event-id")] == ["multiscale-deep-equilibrium-models"]
+    assert found.words("view-count") == "1 of 15 events · Show all events"
+    assert [a["href"] for a in found.all("a") if a.get("href") == "/"] == ["/"]
+    assert found.words("feed-count") == "1 event"
+
+
+def test_error_view_keeps_the_form_filled_in(client):
+    found = page(client, "/?type=oral&author=kolterr&q=Deep%20Models&alarm=10", status=404)
+    assert found.form_choice() == {"q": ["Deep Models"], "type": ["oral"], "author": ["kolterr"], "alarm": ["10"]}
+    assert [a["data-event-id"] for a in found.elements_with("data-event-id")] == ["multiscale-deep-equilibrium-models"]
+    assert "/api/" not in found.text["feed-error"]
+
+
+def test_the_shipped_session_is_one_clean_day(client):
+    """One day, one session, one track, one room: no tabs, no parts, no places to repeat on each event."""
+    found = page(client)
+    assert not found.all("nav") and "part" not in found.text
+    assert not found.all("a", **{"class": "place"})
+    assert found.words("view-count") == "15 events"
 
 
 def test_event_downloads_and_google_links(client):
