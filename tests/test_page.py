@@ -8,7 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from bench.synthetic import generate
 from feedsvc import SHIPPED_DATA, create_app
+from feedsvc.page import first_view_day
+from feedsvc.store import write_programme
 
 from .conftest import BASE_URL, EXPECTED_EVENTS, expected_links
 
@@ -331,3 +334,88 @@ def test_page_error_view_is_not_kept(client):
     response = client.get("/?type=poster")
     assert response.status_code == 400
     assert "ETag" not in response.headers and "Cache-Control" not in response.headers
+
+
+@pytest.fixture(scope="module")
+def conference(tmp_path_factory):
+    """A generated conference of 1,500 events: 300 on each of five days, in four rooms at a time."""
+    path = tmp_path_factory.mktemp("conference") / "programme.json"
+    write_programme(generate(1500), path)
+    return create_app({"DATA": str(path), "BASE_URL": BASE_URL}).test_client()
+
+
+DAYS = ["2020-12-07", "2020-12-08", "2020-12-09", "2020-12-10", "2020-12-11"]
+
+
+def tabs(found: Page) -> list[tuple[str, bool]]:
+    """(href, whether current) of each day's tab, in order."""
+    return [(a["href"], "aria-current" in a) for a in found.all("a") if a.get("id", "").startswith("tab-")]
+
+
+def test_first_view_of_a_conference_is_its_first_day(conference):
+    response = conference.get("/")
+    assert len(response.data) <= 300_000
+    found = Page(response.get_data(as_text=True))
+    assert tabs(found) == [(f"/?on={day}", day == DAYS[0]) for day in DAYS]
+    assert found.words("view-count") == "1,500 events"
+    assert found.words("part") == "Events 1–30 of 300 on this day"
+    shown = [a["data-event-id"] for a in found.elements_with("data-event-id")]
+    assert len(shown) == 30 and shown[0] == "meshsdf"
+    assert found.form_choice() == {"on": ["2020-12-07"]}  # a submitted form stays on the day shown
+    assert not found.all("a", rel="prev") and found.all("a", rel="next") == [
+        {"class": "button", "href": "/?on=2020-12-07&page=2", "rel": "next"}]
+
+
+def test_a_day_tab_and_its_parts(conference):
+    found = page(conference, "/?on=2020-12-09&page=10")
+    assert found.words("part") == "Events 271–300 of 300 on this day"
+    assert [a["href"] for a in found.all("a", rel="prev")] == ["/?on=2020-12-09&page=9"]
+    assert not found.all("a", rel="next")
+    days = {e.split("T")[0] for e in (a["datetime"] for a in found.all("time"))}
+    assert days <= {"2020-12-09", "2020-12-10"}  # times in UTC: late talks end after midnight there
+
+
+def test_filters_count_per_day_and_keep_the_day(conference):
+    found = page(conference, "/?track=Optimization&type=oral&on=2020-12-09")
+    assert found.words("view-count") == "33 of 1,500 events · Show all events"
+    assert tabs(found) == [(f"/?type=oral&track=optimization&on={day}", day == "2020-12-09") for day in DAYS]
+    assert [found.words(f"tab-{day}") for day in DAYS] == ["Mon 7 Dec 3", "Tue 8 Dec 9", "Wed 9 Dec 6",
+                                                           "Thu 10 Dec 6", "Fri 11 Dec 9"]
+    events = found.all("li", **{"class": "event type-oral"})
+    assert len(events) == 6 and "part" not in found.text
+    assert found.form_choice() == {"on": ["2020-12-09"], "type": ["oral"], "track": ["optimization"]}
+
+
+def test_choices_the_form_has_no_field_for_are_kept(conference):
+    """A session (1,000 at a conference: no list) and a talk ticked on another day stay chosen."""
+    session = "orals-spotlights-track-21-optimization"
+    found = page(conference, f"/?session={session}&event=meshsdf")
+    assert found.form_choice() == {"session": [session], "event": ["meshsdf"]}  # one day: no tabs, no day kept
+    assert found.words("view-count") == "15 of 1,500 events · Show all events"
+    assert tabs(found) == []
+
+
+def test_days_without_chosen_events_have_no_tab(conference):
+    found = page(conference, "/?day=2020-12-10,2020-12-11")
+    assert tabs(found) == [("/?day=2020-12-10&day=2020-12-11&on=2020-12-10", True),
+                           ("/?day=2020-12-10&day=2020-12-11&on=2020-12-11", False)]
+    assert found.words("part") == "Events 1–30 of 300 on this day"
+    assert found.all("input", name="day", value="2020-12-10")[0]["checked"] == ""
+
+
+def test_nothing_chosen_on_any_day(conference):
+    found = page(conference, "/?q=no+such+words+anywhere")
+    assert found.words("view-count") == "0 of 1,500 events · Show all events"
+    assert not found.elements_with("data-event-id") and not found.all("nav")
+    assert found.words("feed-count") == "No event matches: the filters combine with AND."
+
+
+@pytest.mark.parametrize("days, today, shown", [
+    (DAYS, "2020-12-09", "2020-12-09"),  # while the conference runs: today
+    (DAYS, "2020-12-06", "2020-12-07"),  # before it: the first day
+    (DAYS, "2026-12-02", "2020-12-07"),  # after it
+    (DAYS[2:], "2020-12-07", "2020-12-09"),  # no chosen event today: the first day that has one
+    ([], "2020-12-07", ""),
+])
+def test_the_first_view_shows_today_while_the_conference_runs(days, today, shown):
+    assert first_view_day(days, today) == shown
