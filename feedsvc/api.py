@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, request
@@ -20,7 +21,8 @@ from flask import Blueprint, Response, current_app, request
 from .feeds import Catalog
 from .links import feed_links
 from .model import Event, Programme
-from .filters import ALIASED, FILTERS, BadQuery, Labelled, event_positions, find_authors, shown
+from .filters import (ALIASED, FILTERS, BadQuery, Labelled, author_rank, event_positions, find_authors,
+                      shown)
 from .query import FEED_PARAMETERS, EventFilter, FeedQuery, refuse_unknown
 from .store import event_to_json, utc_text
 from .views import base_url, catalog, data_last_modified, feed_query, send_representation
@@ -44,13 +46,14 @@ class Paging:
     limit: int = DEFAULT_LIMIT
     after: str = ""
 
-    def part(self, positions: Sequence[int], position_of: dict[str, int]) -> Sequence[int]:
-        """The positions (ascending) this answer holds: a cursor names the last item sent, so
-        a page is found by bisection, whatever the filter, and stays right across a reload."""
+    def part(self, positions: Sequence[int], position_of: dict[str, int],
+             order: Callable[[int], Any] = lambda position: position) -> Sequence[int]:
+        """The positions (sorted by `order`) this answer holds: a cursor names the last item
+        sent, so a page is found by bisection, whatever the filter, and stays right across a reload."""
         if self.after not in position_of and self.after:
             raise BadQuery(f"cursor names {shown(self.after)}, which the data no longer has; "
                            "start again without cursor")
-        start = bisect_right(positions, position_of[self.after]) if self.after else 0
+        start = bisect_right(positions, order(position_of[self.after]), key=order) if self.after else 0
         return positions[start:start + self.limit]
 
     def next_url(self, pairs: list[tuple[str, str]], last_id: str | None) -> str | None:
@@ -145,8 +148,12 @@ def authors():
     current, base = catalog(), base_url()
     programme = current.programme
     everyone, index = programme.authors, FILTERS["author"].index(programme)
-    positions = find_authors(programme, texts[0]) if texts else range(len(everyone))
-    part = paging.part(positions, author_positions(programme))
+    if texts:
+        positions = find_authors(programme, texts[0])
+        part = paging.part(positions, author_positions(programme), author_rank(programme))
+    else:
+        positions = range(len(everyone))
+        part = paging.part(positions, author_positions(programme))
     return send_json({
         "count": len(positions), "limit": paging.limit,
         "next": paging.next_url([("q", t) for t in texts], last_id(part, positions, everyone)),

@@ -208,13 +208,14 @@ def days_of(programme: Programme) -> tuple[str, ...]:
 
 
 def chosen_day(programme: Programme, asked: str | None, days: list[str]) -> str:
-    """The day asked for (`on=`), else today while the conference runs, else the first day."""
+    """The day asked for (`on=`) if it has chosen events (a form submitted on a day keeps it),
+    else today while the conference runs, else the first day that has some."""
     known = FILTERS["day"].labels(programme)
     if asked is not None and asked not in known:
         listed = ", ".join(list(known)[:LISTED_AT_MOST])
         raise BadQuery(f"on={shown(asked)} is not a day of the programme; accepted: {listed}")
     today = datetime.now(ZoneInfo(programme.conference.timezone)).date().isoformat()
-    return asked or first_view_day(days, today)
+    return asked if asked in days else first_view_day(days, today)
 
 
 def first_view_day(days: list[str], today: str) -> str:

@@ -219,7 +219,7 @@ def test_bad_paging_is_a_400_saying_what_is_accepted(client, query, message):
     ("kolter", ["j-zico-kolter"]),
     ("ZICO", ["j-zico-kolter"]),
     ("j. zico", ["j-zico-kolter"]),
-    ("ko", ["j-zico-kolter", "vladlen-koltun"]),
+    ("ko", ["vladlen-koltun", "j-zico-kolter"]),  # the closest first: fewer other words
     ("Baqué", ["pierre-baque"]),  # accents are ignored
     ("van gerv", ["marcel-a-j-van-gerven"]),
     ("erven", []),  # words match from their start
@@ -295,3 +295,15 @@ def test_accented_names_found_without_accents(conference):
     assert [a["id"] for a in found["authors"]] == wanted
     found = conference.get("/api/authors?q=norgaard%20LUKASZ&limit=1000").json
     assert [a["id"] for a in found["authors"]] == wanted
+
+
+def test_closest_names_first_and_their_pages_in_that_order(conference):
+    everyone = conference.get("/api/authors?q=ana&limit=1000").json
+    words = [len(a["name"].replace(".", " ").split()) for a in everyone["authors"]]
+    assert words == sorted(words) and words[0] == 2 < words[-1]
+    ids, url = [], "/api/authors?q=ana&limit=7"
+    while url:
+        body = conference.get(url).json
+        ids += [a["id"] for a in body["authors"]]
+        url = body["next"] and body["next"].removeprefix(BASE_URL)
+    assert ids == [a["id"] for a in everyone["authors"]] and len(ids) == everyone["count"] > 14

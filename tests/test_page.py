@@ -419,3 +419,12 @@ def test_nothing_chosen_on_any_day(conference):
 ])
 def test_the_first_view_shows_today_while_the_conference_runs(days, today, shown):
     assert first_view_day(days, today) == shown
+
+
+def test_a_day_without_chosen_events_shows_the_first_that_has_some(conference):
+    """A form submitted on a day keeps it (`on=`); a choice with nothing on that day moves on."""
+    found = page(conference, "/?on=2020-12-07&day=2020-12-09,2020-12-10")
+    assert tabs(found) == [("/?day=2020-12-09&day=2020-12-10&on=2020-12-09", True),  # none on the 7th
+                           ("/?day=2020-12-09&day=2020-12-10&on=2020-12-10", False)]
+    first = conference.get("/api/events?day=2020-12-09&limit=1").json["events"][0]
+    assert found.elements_with("data-event-id")[0]["data-event-id"] == first["id"]
