@@ -45,11 +45,11 @@ def browser():
 class Visit:
     """A browser context on the running server: what left it, and what went wrong in the page."""
 
-    def __init__(self, browser: Browser, server: str, **options):
+    def __init__(self, browser: Browser, server: str, locale: str = "en-GB", **options):
         self.server = server
         self.outside: list[str] = []  # URLs of requests that did not go to the test server
         self.problems: list[str] = []  # script errors and console errors, CSP refusals included
-        self.context: BrowserContext = browser.new_context(locale="en-GB", timezone_id="Europe/Berlin",
+        self.context: BrowserContext = browser.new_context(locale=locale, timezone_id="Europe/Berlin",
                                                            **options)
         self.context.route(lambda url: not url.startswith(server), self.answer_outside)
         self.page: Page = self.context.new_page()
@@ -430,3 +430,12 @@ def test_the_form_has_no_scroll_area_of_its_own(desktop):
     page.get_by_label("Reminder").scroll_into_view_if_needed()
     expect(page.get_by_label("Reminder")).to_be_in_viewport()
     assert page.evaluate("window.scrollY") > 0  # reached by scrolling the page itself
+
+
+def test_local_times_on_a_24_hour_clock_in_any_locale(browser, server):
+    """American English wrote "04:20 PM" beside the conference's "07:20 PST"."""
+    visit = Visit(browser, server, locale="en-US", viewport=DESKTOP)
+    page = visit.open(f"/?{SPOTLIGHT_BY_KOLTER}")
+    expect(page.locator(f"#{MONOTONE} .local-time")).to_have_text("16:20–16:30 GMT+1")
+    expect(page.locator(f"#{MONOTONE} .time")).to_contain_text("07:20–07:30 PST")
+    visit.close()

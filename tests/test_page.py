@@ -428,3 +428,15 @@ def test_a_day_without_chosen_events_shows_the_first_that_has_some(conference):
                            ("/?day=2020-12-09&day=2020-12-10&on=2020-12-10", False)]
     first = conference.get("/api/events?day=2020-12-09&limit=1").json["events"][0]
     assert found.elements_with("data-event-id")[0]["data-event-id"] == first["id"]
+
+
+def test_each_way_to_subscribe_says_what_it_does(client):
+    found = page(client)
+    assert found.words("feed-url-hint") == "To paste into any other calendar app that subscribes to a URL."
+    html = client.get("/").get_data(as_text=True)
+    for link, hint in (("subscribe-webcal", "Opens the calendar app on this device, which keeps the feed up to date."),
+                       ("subscribe-google", "Adds it on calendar.google.com; Google refreshes it every few hours."),
+                       ("subscribe-outlook", "Outlook on the web (Microsoft 365, outlook.com)."),
+                       ("download-feed", "A copy as it is now: it does not update.")):
+        after = html[html.index(f'id="{link}"'):]
+        assert after[after.index("</a>"):].split("</p>")[0].endswith(f'<p class="hint">{hint}')
