@@ -12,7 +12,6 @@ local times. No inline script or style, for a strict CSP.
 """
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -36,7 +35,7 @@ VIEW_PARAMETERS = ("on", "page")  # the day shown and the part of it: the view, 
 SHOWN_AT_MOST = 30  # events per view: about 150 KB of HTML, at any size of conference
 PLACES = ("session", "track", "room")  # shown on each event, as links, where there is a choice
 # Where the page's visitors find the names an error says are accepted: the page, not the JSON.
-POSITIONS_BYTES, POSITION_BYTES = 4 * 2**20, 8  # filters' events kept per programme and process
+BY_DAY_BYTES, POSITION_BYTES = 4 * 2**20, 8  # filters' events by day, kept per programme and process
 EVENT_HTML_BYTES = 8 * 2**20  # rendered events kept per programme and process: about 2,000
 # Where a view's choice goes in an event's kept HTML; no text of the data holds NUL.
 MARKS = {name: Markup(f"\x00{name}\x00") for name in ("ALARM", "TICKED_CLASS", "TICKED_CHECKED", "UNTICKED_HIDDEN")}
@@ -134,7 +133,7 @@ def index():
              "q": ", ".join(v for n, v in feed_args if n == "q")}  # as typed
     html = render_template(
         "page.html", programme=programme, query=query, error=error, view=view, typed=typed,
-        feed=feed_links(current, query, base_url(), len(kept_positions(programme, query.filter))), places=places(programme), header=header(programme),
+        feed=feed_links(current, query, base_url(), feed_count(programme, query, view)), places=places(programme), header=header(programme),
         reminders=sorted(set(REMINDERS) | ({query.alarm} - {None})), ticked=ticked(programme),
         event_html=event_html(programme, query), lists=[f.folder for f in ALIASED],
         hidden=hidden_inputs(programme, query, view), everything=url_for("page.index"),
@@ -155,51 +154,48 @@ def browsed(query: FeedQuery) -> FeedQuery:
 
 
 def make_view(programme: Programme, query: FeedQuery, view_args: dict[str, str]) -> View:
-    shown_query = browsed(query)
-    positions = kept_positions(programme, shown_query.filter)
-    counts = day_counts(programme, positions, bool(shown_query.filter.chosen))
-    tabs = tuple(DayTab(day, short_day(day), counts[day], view_url(query, on=day))
-                 for day in FILTERS["day"].labels(programme) if counts.get(day))
+    days = by_day(programme, browsed(query).filter)
+    tabs = tuple(DayTab(day, short_day(day), len(days[day]), view_url(query, on=day))
+                 for day in FILTERS["day"].labels(programme) if days.get(day))
     day = chosen_day(programme, view_args.get("on"), [t.ident for t in tabs])
-    on_day = day_positions(programme, positions, day, bool(shown_query.filter.chosen))
+    on_day = days.get(day, ())
     parts = max(1, -(-len(on_day) // SHOWN_AT_MOST))
     number = page_number(view_args.get("page", "1"), parts)
     start = (number - 1) * SHOWN_AT_MOST
 
     def part_url(other: int) -> str:
         return view_url(query, on=day, page=str(other)) if 1 <= other <= parts else ""
-    return View(len(positions), tabs, day, tuple(map(programme.events.__getitem__, on_day[start:start + SHOWN_AT_MOST])),
+    return View(sum(map(len, days.values())), tabs, day,
+                tuple(map(programme.events.__getitem__, on_day[start:start + SHOWN_AT_MOST])),
                 start + 1, len(on_day), part_url(number - 1), part_url(number + 1))
 
 
-def kept_positions(programme: Programme, chosen: EventFilter) -> Sequence[int]:
-    """The filter's events, kept with the programme (within a budget): a search (`q=`) reads
-    every event's text, and a view needs its events twice, for the schedule and the feed."""
-    kept: Bounded = programme.derived("page positions", lambda p: Bounded(POSITIONS_BYTES))
+def feed_count(programme: Programme, query: FeedQuery, view: View) -> int:
+    """What the feed holds: the events listed, unless "my talks" are ticked."""
+    if not query.filter.values("event"):
+        return view.count
+    return len(query.filter.positions(programme))
+
+
+def by_day(programme: Programme, chosen: EventFilter) -> dict[str, Sequence[int]]:
+    """The filter's events on each day, kept with the programme (within a budget): a search
+    (`q=`) reads every event's text, and sorting thousands into days costs milliseconds, where
+    a view asked for again should cost its own few events. Everything: the days' own index."""
+    if not chosen.chosen:
+        return FILTERS["day"].index(programme)
+    kept: Bounded = programme.derived("page filters by day", lambda p: Bounded(BY_DAY_BYTES))
     found = kept.get(chosen)
     if found is None:
-        found = chosen.positions(programme)
-        kept.put(chosen, found, POSITION_BYTES * len(found))
+        days, found = days_of(programme), {}
+        for position in chosen.positions(programme):
+            found.setdefault(days[position], []).append(position)
+        kept.put(chosen, found, POSITION_BYTES * sum(map(len, found.values())))
     return found
 
 
 def view_url(query: FeedQuery, **view: str) -> str:
     """The page with the same choice, another day or part."""
     return url_for("page.index") + "?" + urlencode(query.pairs() + [(k, v) for k, v in view.items() if v])
-
-
-def day_counts(programme: Programme, positions: Sequence[int], filtered: bool) -> dict[str, int]:
-    """The chosen events on each day: counted once per programme for everything."""
-    if not filtered:
-        return {day: len(found) for day, found in FILTERS["day"].index(programme).items()}
-    return Counter(map(days_of(programme).__getitem__, positions))
-
-
-def day_positions(programme: Programme, positions: Sequence[int], day: str, filtered: bool) -> Sequence[int]:
-    if not filtered:
-        return FILTERS["day"].index(programme).get(day, ())
-    days = days_of(programme)
-    return [p for p in positions if days[p] == day]
 
 
 def days_of(programme: Programme) -> tuple[str, ...]:
