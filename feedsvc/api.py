@@ -129,7 +129,8 @@ def events():
         "count": len(positions), "events_in_programme": len(programme.events), "limit": paging.limit,
         "next": paging.next_url(query.pairs(), last_id(part, positions, programme.events)),
         "feed_url": current.feed_url(query, base),
-        "events": [event_json(e, current.event_url(e, base, query.alarm)) for e in map(programme.events.__getitem__, part)]})
+        "events": [event_json(e, current.event_url(e, base, query.alarm))
+                   for e in map(programme.events.__getitem__, part)]})
 
 
 def author_positions(programme: Programme) -> dict[str, int]:

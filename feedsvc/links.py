@@ -70,5 +70,6 @@ def feed_links(catalog: Catalog, query: FeedQuery, base_url: str, count: int) ->
     """For a query whose feed holds `count` events: counted by the caller, who has them already."""
     meta = catalog.feed_meta(query, base_url)
     url = meta.source
-    return FeedLinks(query=query.query_string(), name=meta.name, count=count, url=url, webcal=webcal_url(url), google=google_subscribe_url(url),
-                     outlook=outlook_subscribe_url(url, meta.name), download=catalog.feed_url(query, ""))
+    return FeedLinks(query=query.query_string(), name=meta.name, count=count, url=url, webcal=webcal_url(url),
+                     google=google_subscribe_url(url), outlook=outlook_subscribe_url(url, meta.name),
+                     download=catalog.feed_url(query, ""))

@@ -24,7 +24,7 @@ from markupsafe import Markup
 from .feeds import Bounded, Catalog
 from .filters import ALIASED, FILTERS, LISTED_AT_MOST, BadQuery, Labelled, UnknownName, shown
 from .links import feed_links, google_event_url
-from .model import Event, Programme
+from .model import Event, Programme, Session
 from .query import FEED_PARAMETERS, EventFilter, FeedQuery
 from .store import utc_text
 from .views import base_url, catalog, data_last_modified, send_representation
@@ -33,6 +33,7 @@ REMINDERS = (0, 5, 10, 15, 30, 60)  # minutes before; the feeds accept any 0–1
 HTML_TYPE = "text/html; charset=utf-8"
 VIEW_PARAMETERS = ("on", "page")  # the day shown and the part of it: the view, not the feed
 SHOWN_AT_MOST = 30  # events per view: about 150 KB of HTML, at any size of conference
+SESSIONS_IN_HEADER = 6  # each with its dates and chairs; a conference's thousand get one line
 PLACES = ("session", "track", "room")  # shown on each event, as links, where there is a choice
 # Where the page's visitors find the names an error says are accepted: the page, not the JSON.
 BY_DAY_BYTES, POSITION_BYTES = 4 * 2**20, 8  # filters' events by day, kept per programme and process
@@ -51,11 +52,6 @@ class Choice:
     title: str
     labels: dict[str, str]
     counts: dict[str, int]
-    key: Callable[[Event], str]  # an event's id for it
-
-    def of(self, event: Event) -> str:
-        """The event's name for it, shown beside its type."""
-        return self.labels.get(self.key(event), "")
 
 
 @dataclass(frozen=True)
@@ -131,30 +127,35 @@ def index():
         view = make_view(programme, query, {})
     typed = {"author": ", ".join(v for n, v in bad if n == "author"),  # the chosen are ticked
              "q": ", ".join(v for n, v in feed_args if n == "q")}  # as typed
-    html = render_template(
-        "page.html", programme=programme, query=query, error=error, view=view, typed=typed,
-        feed=feed_links(current, query, base_url(), feed_count(programme, query, view)), places=places(programme), header=header(programme),
-        reminders=sorted(set(REMINDERS) | ({query.alarm} - {None})), ticked=ticked(programme),
-        event_html=event_html(programme, query), lists=[f.folder for f in ALIASED],
-        hidden=hidden_inputs(programme, query, view), everything=url_for("page.index"),
-    )
+    html = render_page(current, query, view, error, typed)
     if status != 200:  # an error view is not kept
         return html, status
     return send_representation(html.encode(), HTML_TYPE, data_last_modified())
+
+
+def render_page(current: Catalog, query: FeedQuery, view: View, error: str, typed: dict[str, str]) -> str:
+    programme = current.programme
+    return render_template(
+        "page.html", programme=programme, query=query, error=error, view=view, typed=typed,
+        feed=feed_links(current, query, base_url(), feed_count(programme, query, view)),
+        places=places(programme), header=header(programme), ticked=ticked(programme),
+        reminders=sorted(set(REMINDERS) | ({query.alarm} - {None})), event_html=event_html(programme, query),
+        lists=[f.folder for f in ALIASED], hidden=hidden_inputs(programme, query, view),
+        everything=url_for("page.index"))
 
 
 def on_the_page(problem: UnknownName) -> str:
     return problem.args[0] + ON_THE_PAGE.get(problem.folder, ELSEWHERE_ON_THE_PAGE)
 
 
-def browsed(query: FeedQuery) -> FeedQuery:
+def browsed(query: FeedQuery) -> EventFilter:
     """What the schedule lists: the feed's filters but "my talks", which mark events instead
     (a tick in the schedule must not make the other events vanish)."""
-    return FeedQuery(EventFilter(tuple(c for c in query.filter.chosen if c[0] != "event")), query.alarm)
+    return EventFilter(tuple(c for c in query.filter.chosen if c[0] != "event"))
 
 
 def make_view(programme: Programme, query: FeedQuery, view_args: dict[str, str]) -> View:
-    days = by_day(programme, browsed(query).filter)
+    days = by_day(programme, browsed(query))
     tabs = tuple(DayTab(day, short_day(day), len(days[day]), view_url(query, on=day))
                  for day in FILTERS["day"].labels(programme) if days.get(day))
     day = chosen_day(programme, view_args.get("on"), [t.ident for t in tabs])
@@ -253,7 +254,7 @@ def _ticks(programme: Programme) -> dict[str, Choice]:
         labels = chosen.labels(programme) if isinstance(chosen, Labelled) and chosen.listed else {}
         if 1 < len(labels) <= LISTED_AT_MOST:
             index = chosen.index(programme)
-            shown_ticks[chosen.name] = Choice(chosen.title, labels, {k: len(v) for k, v in index.items()}, chosen.key)
+            shown_ticks[chosen.name] = Choice(chosen.title, labels, {k: len(v) for k, v in index.items()})
     return shown_ticks
 
 
@@ -264,18 +265,30 @@ def places(programme: Programme) -> list[Labelled]:
 
 
 @dataclass(frozen=True)
+class Span:
+    """What the page's head says of a session: its dates, its chairs and its page."""
+
+    session: Session
+    first: datetime
+    last: datetime
+
+
+@dataclass(frozen=True)
 class Header:
-    title: str
     first: datetime
     last: datetime
     sessions: int
     events: int
+    spans: tuple[Span, ...]  # each session's, when there are few; else none
 
 
 def header(programme: Programme) -> Header:
-    """The dates the programme spans, for the page's head: one pass, once per programme."""
+    """The dates the programme spans, for the page's head: once per programme."""
     def make(p: Programme) -> Header:
-        return Header(p.title, p.events[0].start, max(e.end for e in p.events), len(p.sessions), len(p.events))
+        spans = tuple(Span(s, min(e.start for e in s.events), max(e.end for e in s.events))
+                      for s in p.sessions[:SESSIONS_IN_HEADER + 1] if s.events)
+        return Header(p.events[0].start, max(e.end for e in p.events), len(p.sessions), len(p.events),
+                      spans if len(p.sessions) <= SESSIONS_IN_HEADER else ())
     return programme.derived("page header", make)
 
 

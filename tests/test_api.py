@@ -177,7 +177,8 @@ SPOTLIGHTS = [i for i, kind, *_ in EXPECTED_EVENTS if kind == "spotlight"]
 def test_events_come_in_pages_with_a_next_url(client):
     first = client.get("/api/events?type=spotlights&limit=3").json
     assert (first["count"], first["limit"], [e["id"] for e in first["events"]]) == (8, 3, SPOTLIGHTS[:3])
-    assert first["next"] == f"{BASE_URL}/api/events?type=spotlight&limit=3&cursor=bW9ub3RvbmUtb3BlcmF0b3ItZXF1aWxpYnJpdW0tbmV0d29ya3M"
+    assert first["next"] == (f"{BASE_URL}/api/events?type=spotlight&limit=3"
+                             "&cursor=bW9ub3RvbmUtb3BlcmF0b3ItZXF1aWxpYnJpdW0tbmV0d29ya3M")  # the 3rd's id
     second = client.get(first["next"].removeprefix(BASE_URL)).json
     assert [e["id"] for e in second["events"]] == SPOTLIGHTS[3:6]
     last = client.get(second["next"].removeprefix(BASE_URL)).json
@@ -195,7 +196,8 @@ def test_a_cursor_keeps_the_feeds_query_canonical(client):
     body = client.get("/api/events?alarm=5&type=SPOTLIGHT&limit=7&author=Kolter").json
     assert ([e["id"] for e in body["events"]], body["next"]) == (["monotone-operator-equilibrium-networks"], None)
     body = client.get("/api/events?alarm=5&type=SPOTLIGHT&limit=7").json
-    assert body["next"] == f"{BASE_URL}/api/events?type=spotlight&alarm=5&limit=7&cursor=dGhlLXBoYXNlLWRpYWdyYW0tb2YtYXBwcm94aW1hdGlvbi1yYXRlcw"
+    assert body["next"] == (f"{BASE_URL}/api/events?type=spotlight&alarm=5&limit=7"
+                            "&cursor=dGhlLXBoYXNlLWRpYWdyYW0tb2YtYXBwcm94aW1hdGlvbi1yYXRlcw")
     assert body["events"][0]["ics_url"] == f"{BASE_URL}/events/meshsdf.ics?alarm=5"
 
 

@@ -388,7 +388,8 @@ def expected_feed_links(page: Page, query: str) -> None:
                             f"%2Fcalendar.ics%3F{encoded}",
         "download-feed": f"/calendar.ics?{query}"}
     assert shown_links(page)["subscribe-outlook"].startswith(
-        f"https://outlook.live.com/calendar/0/addfromweb?url=https%3A%2F%2Ffeeds.example.org%2Fcalendar.ics%3F{encoded}&name=")
+        "https://outlook.live.com/calendar/0/addfromweb?url=https%3A%2F%2Ffeeds.example.org%2Fcalendar.ics"
+        f"%3F{encoded}&name=")
 
 
 def test_a_person_picked_by_surname_as_one_types(at_conference, conference):

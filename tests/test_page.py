@@ -189,7 +189,8 @@ def test_people_chosen_by_surname_are_ticked_by_name(client):
     ("/?types=oral", 400, "unknown parameter 'types'; accepted: session, type, author, event, track, room, day, language, q, alarm"),
     ("/?author=kolterr", 404, "no author 'kolterr'; did you mean j-zico-kolter, vladlen-koltun?; type part of the "
                               "name in People for suggestions"),
-    ("/?event=meshsfd", 404, "no event 'meshsfd'; did you mean meshsdf?; tick “In my talks” on events of the schedule"),
+    ("/?event=meshsfd", 404, "no event 'meshsfd'; did you mean meshsdf?; tick “In my talks” on events of the "
+                             "schedule"),
     ("/?session=track-09", 404, "no session 'track-09'; choose from the form's lists, or use the links on the "
                                 "schedule's events"),
     ("/?on=2020-12-09", 400, "on='2020-12-09' is not a day of the programme; accepted: 2020-12-08"),
