@@ -311,7 +311,7 @@ def day_label(day: date) -> str:
 FILTERS = {f.name: f for f in (
     Labelled("session", "sessions", key=lambda e: e.session_id,
              label=lambda e, p: p.sessions_by_id[e.session_id].title,
-             words=lambda titles: "in " + joined(titles), listed=False),
+             words=lambda titles: "in " + joined(titles), title="Sessions", listed=False),
     Labelled("type", "types", key=lambda e: e.type, label=lambda e, p: e.type_label,
              words=lambda labels: joined([plural(label) for label in labels]), normal=type_id,
              title="Event types"),

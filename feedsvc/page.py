@@ -33,6 +33,7 @@ REMINDERS = (0, 5, 10, 15, 30, 60)  # minutes before; the feeds accept any 0–1
 HTML_TYPE = "text/html; charset=utf-8"
 VIEW_PARAMETERS = ("on", "page")  # the day shown and the part of it: the view, not the feed
 SHOWN_AT_MOST = 30  # events per view: about 150 KB of HTML, at any size of conference
+IN_A_DROPDOWN_AT_MOST = 200  # values of a filter the form lists; ticks for up to LISTED_AT_MOST
 SESSIONS_IN_HEADER = 6  # each with its dates and chairs; a conference's thousand get one line
 PLACES = ("session", "track", "room")  # shown on each event, as links, where there is a choice
 # Where the page's visitors find the names an error says are accepted: the page, not the JSON.
@@ -49,9 +50,12 @@ bp = Blueprint("page", __name__)
 
 @dataclass(frozen=True)
 class Choice:
+    """A filter the form offers: ticks for a short list, a drop-down list for a longer one."""
+
     title: str
     labels: dict[str, str]
     counts: dict[str, int]
+    dropdown: bool
 
 
 @dataclass(frozen=True)
@@ -138,7 +142,7 @@ def render_page(current: Catalog, query: FeedQuery, view: View, error: str, type
     return render_template(
         "page.html", programme=programme, query=query, error=error, view=view, typed=typed,
         feed=feed_links(current, query, base_url(), feed_count(programme, query, view)),
-        places=places(programme), header=header(programme), ticked=ticked(programme),
+        places=places(programme), header=header(programme), choices=form_choices(programme),
         reminders=sorted(set(REMINDERS) | ({query.alarm} - {None})), event_html=event_html(programme, query),
         lists=[f.folder for f in ALIASED], hidden=hidden_inputs(programme, query, view),
         everything=url_for("page.index"))
@@ -235,27 +239,30 @@ def short_day(day: str) -> str:
 def hidden_inputs(programme: Programme, query: FeedQuery, view: View) -> list[tuple[str, str]]:
     """The choices the form shows no field for, so that a submitted form keeps them: values
     of filters without ticks (a session), talks ticked on other days, the day shown."""
-    own = set(ticked(programme)) | {"author", "event", "q"}
+    own = set(form_choices(programme)) | {"author", "event", "q"}
     kept = [(name, value) for name, values in query.filter.chosen if name not in own for value in sorted(values)]
     shown_ids = {e.id for e in view.events}
     kept += [("event", ident) for ident in sorted(query.filter.values("event")) if ident not in shown_ids]
     return kept + ([("on", view.day)] if len(view.days) > 1 else [])
 
 
-def ticked(programme: Programme) -> dict[str, Choice]:
-    """The filters the form offers as ticks: those with short lists, where the programme
-    has more than one value (one track only is no choice). Made once per programme."""
-    return programme.derived("page ticks", _ticks)
+def form_choices(programme: Programme) -> dict[str, Choice]:
+    """The filters the form offers, where the programme has more than one value (one track
+    only is no choice): ticks for up to 30 values, a drop-down list for up to 200 (a
+    conference's rooms), none beyond (its thousand sessions: each event links to its own).
+    Made once per programme."""
+    return programme.derived("page choices", _choices)
 
 
-def _ticks(programme: Programme) -> dict[str, Choice]:
-    shown_ticks = {}
+def _choices(programme: Programme) -> dict[str, Choice]:
+    offered = {}
     for chosen in ALIASED:
-        labels = chosen.labels(programme) if isinstance(chosen, Labelled) and chosen.listed else {}
-        if 1 < len(labels) <= LISTED_AT_MOST:
+        labels = chosen.labels(programme) if isinstance(chosen, Labelled) else {}
+        if 1 < len(labels) <= IN_A_DROPDOWN_AT_MOST:
             index = chosen.index(programme)
-            shown_ticks[chosen.name] = Choice(chosen.title, labels, {k: len(v) for k, v in index.items()})
-    return shown_ticks
+            offered[chosen.name] = Choice(chosen.title, labels, {k: len(v) for k, v in index.items()},
+                                          dropdown=len(labels) > LISTED_AT_MOST or not chosen.listed)
+    return offered
 
 
 def places(programme: Programme) -> list[Labelled]:

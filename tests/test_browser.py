@@ -440,3 +440,15 @@ def test_local_times_on_a_24_hour_clock_in_any_locale(browser, server):
     expect(page.locator(f"#{MONOTONE} .local-time")).to_have_text("16:20–16:30 GMT+1")
     expect(page.locator(f"#{MONOTONE} .time")).to_contain_text("07:20–07:30 PST")
     visit.close()
+
+
+def test_a_room_from_the_list_of_34(at_conference, conference):
+    programme, _ = conference
+    page = at_conference.open()
+    page.get_by_label("Rooms").select_option("hall-7")
+    page.wait_for_url(f"{at_conference.server}/?on=2020-12-07&room=hall-7")
+    in_room = [e for e in programme.events if e.room == "Hall 7"]
+    expect(page.locator("#view-count")).to_have_text(f"{len(in_room):,} of 15,000 events · Show all events")
+    assert [e.get_attribute("id") for e in page.locator(".event").all()] == [
+        e.id for e in in_room if e.day.isoformat() == "2020-12-07"][:30]
+    expected_feed_links(page, "room=hall-7")

@@ -230,6 +230,7 @@ def test_the_shipped_session_is_one_clean_day(client):
     found = page(client)
     assert not found.all("nav") and "part" not in found.text
     assert not found.all("a", **{"class": "place"})
+    assert [a["name"] for a in found.all("select")] == ["alarm"]  # one session, track and room: no choice
     assert found.words("view-count") == "15 events"
 
 
@@ -388,12 +389,26 @@ def test_filters_count_per_day_and_keep_the_day(conference):
 
 
 def test_choices_the_form_has_no_field_for_are_kept(conference):
-    """A session (1,000 at a conference: no list) and a talk ticked on another day stay chosen."""
+    """A talk ticked on a day not shown stays chosen, in a hidden field."""
     session = "orals-spotlights-track-21-optimization"
     found = page(conference, f"/?session={session}&event=meshsdf")
     assert found.form_choice() == {"session": [session], "event": ["meshsdf"]}  # one day: no tabs, no day kept
+    assert found.all("input", type="hidden") == [{"type": "hidden", "name": "event", "value": "meshsdf"}]
     assert found.words("view-count") == "15 of 1,500 events · Show all events"
     assert tabs(found) == []
+
+
+def test_longer_lists_are_drop_downs(conference):
+    """Up to 30 values are ticks (five days, four rooms, fourteen tracks); the 100 sessions a list."""
+    found = page(conference, "/?session=orals-spotlights-track-21-optimization")
+    options = [a["value"] for tag, a in found.elements if tag == "option" and "value" in a]
+    sessions = [value for value in options if value.startswith("orals-")]
+    assert len(sessions) == 100 and options[0] == ""  # "Any"
+    assert found.by_id("choice-session") == {"id": "choice-session", "name": "session"}
+    assert [a["value"] for a in found.all("option") if "selected" in a] == [
+        "orals-spotlights-track-21-optimization", ""]  # the session, and no reminder
+    assert len(found.all("input", type="checkbox", name="room")) == 4
+    assert len(found.all("input", type="checkbox", name="track")) == 14
 
 
 def test_days_without_chosen_events_have_no_tab(conference):
