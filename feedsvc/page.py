@@ -3,18 +3,18 @@
 Rendered whole on the server: the form is a GET to the page itself and every link is a plain
 link computed here, so the page works without JavaScript and its own URL
 (`/?type=oral&author=kolter`) can be shared. The schedule lists only the events the chosen
-filters keep, one day (`on=`) and at most `SHOWN_AT_MOST` of them (`page=`) at a time, so a
+filters keep, one day (`on=`) and at most 30 of them (`page=`) at a time (`schedule.py`), so a
 view costs the same at 15 events as at 15,000: what it needs of the whole programme is made
-once per programme (`Programme.derived`). `static/page.js` only enhances: it submits the
+once per programme (`Programme.derived`), and each event's HTML the first time it is shown. `static/page.js` only enhances: it submits the
 form on a tick, suggests people as one types (from `/api/authors?q=`), keeps the links live
 for "In my talks" and the reminder (from `/api/feed`, the same `links.feed_links`), and shows
 local times. No inline script or style, for a strict CSP.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -22,25 +22,24 @@ from flask import Blueprint, render_template, request, url_for
 from markupsafe import Markup
 
 from .feeds import Bounded, Catalog
-from .filters import ALIASED, FILTERS, LISTED_AT_MOST, BadQuery, Labelled, UnknownName, shown
+from .filters import ALIASED, FILTERS, LISTED_AT_MOST, BadQuery, Labelled, UnknownName
 from .links import feed_links, google_event_url
 from .model import Event, Programme, Session
-from .query import FEED_PARAMETERS, EventFilter, FeedQuery
+from .query import FEED_PARAMETERS, FeedQuery
+from .schedule import View, feed_count, make_view
 from .store import utc_text
 from .views import base_url, catalog, data_last_modified, send_representation
 
 REMINDERS = (0, 5, 10, 15, 30, 60)  # minutes before; the feeds accept any 0–1440
 HTML_TYPE = "text/html; charset=utf-8"
 VIEW_PARAMETERS = ("on", "page")  # the day shown and the part of it: the view, not the feed
-SHOWN_AT_MOST = 30  # events per view: about 150 KB of HTML, at any size of conference
 IN_A_DROPDOWN_AT_MOST = 200  # values of a filter the form lists; ticks for up to LISTED_AT_MOST
 SESSIONS_IN_HEADER = 6  # each with its dates and chairs; a conference's thousand get one line
 PLACES = ("session", "track", "room")  # shown on each event, as links, where there is a choice
-# Where the page's visitors find the names an error says are accepted: the page, not the JSON.
-BY_DAY_BYTES, POSITION_BYTES = 4 * 2**20, 8  # filters' events by day, kept per programme and process
 EVENT_HTML_BYTES = 8 * 2**20  # rendered events kept per programme and process: about 2,000
 # Where a view's choice goes in an event's kept HTML; no text of the data holds NUL.
 MARKS = {name: Markup(f"\x00{name}\x00") for name in ("ALARM", "TICKED_CLASS", "TICKED_CHECKED", "UNTICKED_HIDDEN")}
+# Where the page's visitors find the names an error says are accepted: the page, not the JSON.
 ON_THE_PAGE = {"authors": "; type part of the name in People for suggestions",
                "events": "; tick “In my talks” on events of the schedule"}
 ELSEWHERE_ON_THE_PAGE = "; choose from the form's lists, or use the links on the schedule's events"
@@ -56,28 +55,6 @@ class Choice:
     labels: dict[str, str]
     counts: dict[str, int]
     dropdown: bool
-
-
-@dataclass(frozen=True)
-class DayTab:
-    ident: str  # "2020-12-08"
-    label: str  # "Tue 8 Dec"
-    count: int  # of the chosen events on that day
-    url: str
-
-
-@dataclass(frozen=True)
-class View:
-    """What the schedule shows: of the `count` events the filters keep, one day's part."""
-
-    count: int
-    days: tuple[DayTab, ...]
-    day: str  # the day shown, "" when no event is chosen
-    events: tuple[Event, ...]
-    first: int  # the number of the first event shown, from 1
-    on_day: int  # the chosen events on the day shown
-    previous: str  # URLs of the day's other parts, "" for none
-    next: str
 
 
 def view_arguments() -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
@@ -124,11 +101,11 @@ def index():
     try:
         view_args, feed_args = view_arguments()
         query = current.query(feed_args, FEED_PARAMETERS)
-        view = make_view(programme, query, view_args)
+        view = make_view(programme, query, view_args.get("on"), view_args.get("page", "1"), today(programme))
     except (BadQuery, UnknownName) as problem:
         status, error = (400, str(problem)) if isinstance(problem, BadQuery) else (404, on_the_page(problem))
         query, bad = good_part(current, feed_args)
-        view = make_view(programme, query, {})
+        view = make_view(programme, query, None, "1", today(programme))
     typed = {"author": ", ".join(v for n, v in bad if n == "author"),  # the chosen are ticked
              "q": ", ".join(v for n, v in feed_args if n == "q")}  # as typed
     html = render_page(current, query, view, error, typed)
@@ -145,95 +122,23 @@ def render_page(current: Catalog, query: FeedQuery, view: View, error: str, type
         places=places(programme), header=header(programme), choices=form_choices(programme),
         reminders=sorted(set(REMINDERS) | ({query.alarm} - {None})), event_html=event_html(programme, query),
         lists=[f.folder for f in ALIASED], hidden=hidden_inputs(programme, query, view),
-        everything=url_for("page.index"))
+        everything=url_for("page.index"), view_url=view_url(query))
+
+
+def today(programme: Programme) -> str:
+    """The date in the conference's zone: the first view shows today while the conference runs."""
+    return datetime.now(ZoneInfo(programme.conference.timezone)).date().isoformat()
 
 
 def on_the_page(problem: UnknownName) -> str:
     return problem.args[0] + ON_THE_PAGE.get(problem.folder, ELSEWHERE_ON_THE_PAGE)
 
 
-def browsed(query: FeedQuery) -> EventFilter:
-    """What the schedule lists: the feed's filters but "my talks", which mark events instead
-    (a tick in the schedule must not make the other events vanish)."""
-    return EventFilter(tuple(c for c in query.filter.chosen if c[0] != "event"))
-
-
-def make_view(programme: Programme, query: FeedQuery, view_args: dict[str, str]) -> View:
-    days = by_day(programme, browsed(query))
-    tabs = tuple(DayTab(day, short_day(day), len(days[day]), view_url(query, on=day))
-                 for day in FILTERS["day"].labels(programme) if days.get(day))
-    day = chosen_day(programme, view_args.get("on"), [t.ident for t in tabs])
-    on_day = days.get(day, ())
-    parts = max(1, -(-len(on_day) // SHOWN_AT_MOST))
-    number = page_number(view_args.get("page", "1"), parts)
-    start = (number - 1) * SHOWN_AT_MOST
-
-    def part_url(other: int) -> str:
-        return view_url(query, on=day, page=str(other)) if 1 <= other <= parts else ""
-    return View(sum(map(len, days.values())), tabs, day,
-                tuple(map(programme.events.__getitem__, on_day[start:start + SHOWN_AT_MOST])),
-                start + 1, len(on_day), part_url(number - 1), part_url(number + 1))
-
-
-def feed_count(programme: Programme, query: FeedQuery, view: View) -> int:
-    """What the feed holds: the events listed, unless "my talks" are ticked."""
-    if not query.filter.values("event"):
-        return view.count
-    return len(query.filter.positions(programme))
-
-
-def by_day(programme: Programme, chosen: EventFilter) -> dict[str, Sequence[int]]:
-    """The filter's events on each day, kept with the programme (within a budget): a search
-    (`q=`) reads every event's text, and sorting thousands into days costs milliseconds, where
-    a view asked for again should cost its own few events. Everything: the days' own index."""
-    if not chosen.chosen:
-        return FILTERS["day"].index(programme)
-    kept: Bounded = programme.derived("page filters by day", lambda p: Bounded(BY_DAY_BYTES))
-    found = kept.get(chosen)
-    if found is None:
-        days, found = days_of(programme), {}
-        for position in chosen.positions(programme):
-            found.setdefault(days[position], []).append(position)
-        kept.put(chosen, found, POSITION_BYTES * sum(map(len, found.values())))
-    return found
-
-
-def view_url(query: FeedQuery, **view: str) -> str:
-    """The page with the same choice, another day or part."""
-    return url_for("page.index") + "?" + urlencode(query.pairs() + [(k, v) for k, v in view.items() if v])
-
-
-def days_of(programme: Programme) -> tuple[str, ...]:
-    """Each event's conference day, by position."""
-    return programme.derived("page days", lambda p: tuple(e.day.isoformat() for e in p.events))
-
-
-def chosen_day(programme: Programme, asked: str | None, days: list[str]) -> str:
-    """The day asked for (`on=`) if it has chosen events (a form submitted on a day keeps it),
-    else today while the conference runs, else the first day that has some."""
-    known = FILTERS["day"].labels(programme)
-    if asked is not None and asked not in known:
-        listed = ", ".join(list(known)[:LISTED_AT_MOST])
-        raise BadQuery(f"on={shown(asked)} is not a day of the programme; accepted: {listed}")
-    today = datetime.now(ZoneInfo(programme.conference.timezone)).date().isoformat()
-    return asked if asked in days else first_view_day(days, today)
-
-
-def first_view_day(days: list[str], today: str) -> str:
-    """Of the days with chosen events, today's if it is one, else the first; "" for none."""
-    return today if today in days else (days[0] if days else "")
-
-
-def page_number(value: str, parts: int) -> int:
-    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= parts):
-        raise BadQuery(f"page={shown(value)} is not valid; accepted: 1 to {parts}, a part of the day's events")
-    return int(value)
-
-
-def short_day(day: str) -> str:
-    """ "Tue 8 Dec", for a day's tab."""
-    moment = date.fromisoformat(day)
-    return f"{moment:%a} {moment.day} {moment:%b}"
+def view_url(query: FeedQuery) -> Callable[..., str]:
+    """The page with the same choice on another day or part: `view_url(on="2020-12-08", page=2)`."""
+    def url(**view: str | int) -> str:
+        return url_for("page.index") + "?" + urlencode(query.pairs() + [(k, str(v)) for k, v in view.items()])
+    return url
 
 
 def hidden_inputs(programme: Programme, query: FeedQuery, view: View) -> list[tuple[str, str]]:

@@ -10,7 +10,6 @@ import pytest
 
 from bench.synthetic import generate
 from feedsvc import SHIPPED_DATA, create_app
-from feedsvc.page import first_view_day
 from feedsvc.store import write_programme
 
 from .conftest import BASE_URL, EXPECTED_EVENTS, expected_links
@@ -424,17 +423,6 @@ def test_nothing_chosen_on_any_day(conference):
     assert found.words("view-count") == "0 of 1,500 events · Show all events"
     assert not found.elements_with("data-event-id") and not found.all("nav")
     assert found.words("feed-count") == "No event matches: the filters combine with AND."
-
-
-@pytest.mark.parametrize("days, today, shown", [
-    (DAYS, "2020-12-09", "2020-12-09"),  # while the conference runs: today
-    (DAYS, "2020-12-06", "2020-12-07"),  # before it: the first day
-    (DAYS, "2026-12-02", "2020-12-07"),  # after it
-    (DAYS[2:], "2020-12-07", "2020-12-09"),  # no chosen event today: the first day that has one
-    ([], "2020-12-07", ""),
-])
-def test_the_first_view_shows_today_while_the_conference_runs(days, today, shown):
-    assert first_view_day(days, today) == shown
 
 
 def test_a_day_without_chosen_events_shows_the_first_that_has_some(conference):
