@@ -12,6 +12,7 @@ local times. No inline script or style, for a strict CSP.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,9 +38,10 @@ IN_A_DROPDOWN_AT_MOST = 200  # values of a filter the form lists; ticks for up t
 SESSIONS_IN_HEADER = 6  # each with its dates and chairs; a conference's thousand get one line
 PLACES = ("session", "track", "room")  # shown on each event, as links, where there is a choice
 EVENT_HTML_BYTES = 8 * 2**20  # rendered events kept per programme and process: about 2,000
-# Where a view's choice goes in an event's kept HTML; no text of the data holds NUL.
+# Where a view's choice goes in an event's and the form's kept HTML; no text of the data holds NUL.
 MARKS = {name: Markup(f"\x00{name}\x00") for name in ("ALARM", "TICKED_CLASS", "TICKED_CHECKED", "UNTICKED_HIDDEN")}
 # Where the page's visitors find the names an error says are accepted: the page, not the JSON.
+CHOICE_MARK = re.compile("\x00(\\w+)\x01([^\x00\x01]*)\x01([^\x00]*)\x00")
 ON_THE_PAGE = {"authors": "; type part of the name in People for suggestions",
                "events": "; tick “In my talks” on events of the schedule"}
 ELSEWHERE_ON_THE_PAGE = "; choose from the form's lists, or use the links on the schedule's events"
@@ -119,7 +121,7 @@ def render_page(current: Catalog, query: FeedQuery, view: View, error: str, type
     return render_template(
         "page.html", programme=programme, query=query, error=error, view=view, typed=typed,
         feed=feed_links(current, query, base_url(), feed_count(programme, query, view)),
-        places=places(programme), header=header(programme), choices=form_choices(programme),
+        places=places(programme), header=header(programme), choices_html=choices_html(programme, query),
         reminders=sorted(set(REMINDERS) | ({query.alarm} - {None})), event_html=event_html(programme, query),
         lists=[f.folder for f in ALIASED], hidden=hidden_inputs(programme, query, view),
         everything=url_for("page.index"), view_url=view_url(query))
@@ -168,6 +170,27 @@ def _choices(programme: Programme) -> dict[str, Choice]:
             offered[chosen.name] = Choice(chosen.title, labels, {k: len(v) for k, v in index.items()},
                                           dropdown=len(labels) > LISTED_AT_MOST or not chosen.listed)
     return offered
+
+
+def choices_html(programme: Programme, query: FeedQuery) -> Markup:
+    """The form's ticks and lists with the view's choice ticked. Rendered once per programme
+    with marks where a value may be ticked: a conference's are a hundred fields, a millisecond
+    of Jinja on each view."""
+    made = programme.derived("page choices html", lambda p: render_template(
+        "choices.html", choices=form_choices(p), mark=choice_mark))
+
+    def chosen(found: re.Match) -> str:
+        attribute, name, ident = found.groups()
+        values = query.filter.values(name)
+        if attribute == "multiple":
+            return " multiple" if len(values) > 1 else ""
+        return f" {attribute}" if ident in values else ""
+    return Markup(CHOICE_MARK.sub(chosen, made))
+
+
+def choice_mark(attribute: str, name: str, ident: str = "") -> Markup:
+    """Where `attribute` goes if the view chose `ident` of filter `name` (`multiple`: several)."""
+    return Markup(f"\x00{attribute}\x01{name}\x01{ident}\x00")
 
 
 def places(programme: Programme) -> list[Labelled]:
