@@ -7,9 +7,10 @@ written to bench/out/), it prints:
 
 - the HTML bytes, raw and gzip-compressed, of the first view, a filtered view and a search;
 - the server's time per view, warm (the same view asked again: the programme's indexes and the
-  view's events made) and for a view first asked for (each type's view once: its events
-  rendered for the first time), each the median in the app's own process, through
-  Flask's test client (with its access log off), and the warm time's ratio 15,000 / 15;
+  view's events made; the two sizes asked in turn for 2 s, so that other load on the machine
+  weighs on both alike) and for a view first asked for (each type's view once: its events
+  rendered for the first time), each the median in the app's own process, through Flask's
+  test client (with its access log off), and the ratio 15,000 / 15;
 - the same for `/api/events` and `/api/authors?q=` (a person picker's request);
 - headless Chromium's load-event time for the first view at 15,000 events, served by the
   Procfile's server (median of 5 loads, each in a fresh browser context).
@@ -26,7 +27,6 @@ import time
 
 from playwright.sync_api import sync_playwright
 
-from bench.assembly import median_ms
 from bench.procfile import start_server, stop_server, wait_until_up
 from bench.run import OUT, data_file
 from feedsvc import create_app
@@ -37,6 +37,7 @@ API = {"/api/events": "/api/events?type=spotlight", "/api/authors?q=": "/api/aut
 BASE_URL = "https://feeds.example.org"
 CHROMIUM = "/usr/bin/chromium"
 LOADS = 5
+SECONDS = 2.0  # of alternating requests per view
 
 
 def client_for(events: int):
@@ -44,9 +45,19 @@ def client_for(events: int):
     return app.test_client()
 
 
-def warm_ms(client, url: str) -> float:
-    client.get(url)  # the first: indexes and the view's events made
-    return median_ms(lambda: client.get(url))
+def warm_ms(clients: dict, url: str) -> dict[int, float]:
+    """The median ms of `url` asked again, at each size in turn (so that other load on the
+    machine weighs on both sizes alike), for `SECONDS`; the first asking made the view."""
+    times: dict[int, list[float]] = {events: [] for events in clients}
+    for client in clients.values():
+        client.get(url)
+    deadline = time.perf_counter() + SECONDS
+    while time.perf_counter() < deadline or min(map(len, times.values())) < 20:
+        for events, client in clients.items():
+            start = time.perf_counter()
+            client.get(url)
+            times[events].append((time.perf_counter() - start) * 1000)
+    return {events: statistics.median(found) for events, found in times.items()}
 
 
 def first_time_ms(client) -> float:
@@ -61,12 +72,15 @@ def first_time_ms(client) -> float:
     return statistics.median(times)
 
 
-def measure_size(events: int) -> dict:
-    client = client_for(events)
-    figures = {"a view first asked for": (0, 0, first_time_ms(client))}
+def measure() -> dict[str, dict[int, tuple[int, int, float]]]:
+    """Each view's bytes, compressed bytes and server ms, by size."""
+    clients = {events: client_for(events) for events in SIZES}
+    figures = {"a view first asked for": {events: (0, 0, first_time_ms(client)) for events, client in clients.items()}}
     for name, url in {**VIEWS, **API}.items():
-        body = client.get(url).data
-        figures[name] = (len(body), len(gzip.compress(body)), warm_ms(client, url))
+        times = warm_ms(clients, url)
+        bodies = {events: client.get(url).data for events, client in clients.items()}
+        figures[name] = {events: (len(body), len(gzip.compress(body)), times[events])
+                         for events, body in bodies.items()}
     return figures
 
 
@@ -95,16 +109,15 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     logging.getLogger("feedsvc.access").disabled = True
     logging.getLogger("feedsvc").setLevel(logging.WARNING)
-    figures = {events: measure_size(events) for events in SIZES}
+    figures = measure()
     small, big = SIZES
     print(f"python -m bench.page   ({sys.platform}, Python {sys.version.split()[0]})")
     print(f"{'':28}{'events':>7}{'bytes':>10}{'gzip':>9}{'server ms':>11}")
-    for name in figures[small]:
-        for events in SIZES:
-            raw, packed, ms = figures[events][name]
+    for name, by_size in figures.items():
+        for events, (raw, packed, ms) in by_size.items():
             sizes = f"{raw:>10,}{packed:>9,}" if raw else f"{'':>19}"
             print(f"{name:28}{events:>7,}{sizes}{ms:>11.2f}")
-        print(f"{'':28}{'ratio':>7}{'':>19}{figures[big][name][2] / figures[small][name][2]:>10.2f}x")
+        print(f"{'':28}{'ratio':>7}{'':>19}{by_size[big][2] / by_size[small][2]:>10.2f}x")
     print(f"Chromium load event, first view at {big:,} events: {load_event_ms(str(data_file(big))):.0f} ms "
           f"(median of {LOADS})")
 

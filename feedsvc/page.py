@@ -5,10 +5,11 @@ link computed here, so the page works without JavaScript and its own URL
 (`/?type=oral&author=kolter`) can be shared. The schedule lists only the events the chosen
 filters keep, one day (`on=`) and at most 30 of them (`page=`) at a time (`schedule.py`), so a
 view costs the same at 15 events as at 15,000: what it needs of the whole programme is made
-once per programme (`Programme.derived`), and each event's HTML the first time it is shown. `static/page.js` only enhances: it submits the
-form on a tick, suggests people as one types (from `/api/authors?q=`), keeps the links live
-for "In my talks" and the reminder (from `/api/feed`, the same `links.feed_links`), and shows
-local times. No inline script or style, for a strict CSP.
+once per programme (`Programme.derived`), and each event's HTML the first time it is shown.
+`static/page.js` only enhances: it submits the form on a tick, suggests people as one types
+(from `/api/authors?q=`), keeps the links live for "In my talks" and the reminder (from
+`/api/feed`, the same `links.feed_links`), and shows local times. No inline script or style,
+for a strict CSP.
 """
 from __future__ import annotations
 
