@@ -58,7 +58,7 @@ class FeedLinks:
 
     query: str  # the canonical query string, for the feed and the page alike
     name: str  # the calendar's name, as the feed gives it
-    event_ids: tuple[str, ...]
+    count: int  # of events the feed holds
     url: str  # absolute, to copy or paste into a calendar app
     webcal: str
     google: str
@@ -66,10 +66,10 @@ class FeedLinks:
     download: str  # a path on this host, so it works whatever the public base is
 
 
-def feed_links(catalog: Catalog, query: FeedQuery, base_url: str) -> FeedLinks:
+def feed_links(catalog: Catalog, query: FeedQuery, base_url: str, count: int) -> FeedLinks:
+    """For a query whose feed holds `count` events: counted by the caller, who has them already."""
     meta = catalog.feed_meta(query, base_url)
     url = meta.source
-    return FeedLinks(query=query.query_string(), name=meta.name,
-                     event_ids=tuple(e.id for e in query.filter.select(catalog.programme)),
-                     url=url, webcal=webcal_url(url), google=google_subscribe_url(url),
-                     outlook=outlook_subscribe_url(url, meta.name), download=catalog.feed_url(query, ""))
+    return FeedLinks(query=query.query_string(), name=meta.name, count=count, url=url, webcal=webcal_url(url),
+                     google=google_subscribe_url(url), outlook=outlook_subscribe_url(url, meta.name),
+                     download=catalog.feed_url(query, ""))

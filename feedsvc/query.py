@@ -85,6 +85,12 @@ def parse_alarm(value: str) -> int:
     return int(value)
 
 
+def refuse_unknown(name: str, allowed: tuple[str, ...]) -> None:
+    """A parameter not in `allowed` is a 400, not silently ignored: `types=` must not give everything."""
+    if name not in allowed:
+        raise BadQuery(f"unknown parameter {shown(name)}; accepted: {', '.join(allowed) or 'none'}")
+
+
 def parse_feed_query(args: list[tuple[str, str]], programme: Programme,
                      allowed: tuple[str, ...] = FEED_PARAMETERS) -> FeedQuery:
     """Validate request arguments (name, value pairs, repeats allowed) into a `FeedQuery`.
@@ -99,8 +105,7 @@ def parse_feed_query(args: list[tuple[str, str]], programme: Programme,
     found: dict[str, set[str]] = {}
     alarm = None
     for name, value in args:
-        if name not in allowed:
-            raise BadQuery(f"unknown parameter {shown(name)}; accepted: {', '.join(allowed) or 'none'}")
+        refuse_unknown(name, allowed)
         if name == "alarm":
             if alarm is not None:
                 raise BadQuery("alarm= is given more than once; give it once")

@@ -1,9 +1,12 @@
-"""The HTTP interface: thin routes over the catalog; HTTP concerns in `send_calendar`."""
+"""The HTTP interface: thin routes over the catalog; HTTP concerns in `send_body`, for feeds
+(`send_calendar`) and for the page and the API (`send_representation`)."""
 from __future__ import annotations
 
+import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, request, url_for
 from werkzeug.exceptions import HTTPException, NotFound, RequestURITooLarge
@@ -91,6 +94,38 @@ def send_body(sent: Body, content_type: str, download_name: str | None = None) -
     headers = body_headers(sent.etag, sent.last_modified, content_type, download_name, coding, negotiated)
     return Response(catalog().bodies.body(sent, coding) if modified else b"", status=200 if modified else 304,
                     headers=list(headers))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A page or an API answer, made per request. Its ETag names its bytes, so the same answer
+    again is compressed only once: the catalog keeps bodies by ETag and coding."""
+
+    content: bytes
+    last_modified: datetime
+
+    @cached_property
+    def etag(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()[:32]
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+    def body(self) -> bytes:
+        return self.content
+
+
+def send_representation(body: bytes, content_type: str, last_modified: datetime) -> Response:
+    """A page or an API answer with a feed's validators, codings and caching: a strong ETag
+    from the body's bytes, `Last-Modified` from the data, and a 304 on the same conditions
+    as a feed, so a browser or a script that asks again downloads nothing unchanged."""
+    return send_body(Rendered(body, last_modified), content_type)
+
+
+def data_last_modified() -> datetime:
+    """When the data last changed: the latest change of any event (as the whole feed's `Last-Modified`)."""
+    return catalog().programme.derived("last modified", lambda p: max(e.last_modified for e in p.events))
 
 
 def is_modified(sent: Body) -> bool:
@@ -181,7 +216,7 @@ def bad_query(error: BadQuery):
 
 @bp.app_errorhandler(UnknownName)
 def unknown_name(error: UnknownName):
-    return error_response(404, str(error.args[0]))
+    return error_response(404, str(error))
 
 
 @bp.app_errorhandler(NotFound)

@@ -19,14 +19,15 @@ __all__ = ["fetch", "idle_connections", "p99_seconds", "raised_file_limit", "raw
 
 
 @contextmanager
-def running_server(extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """A started server's base URL, once it answers; stopped on the way out.
+def running_server(extra_env: dict[str, str] | None = None, seconds: float = 30) -> Iterator[str]:
+    """A started server's base URL, once it answers (within `seconds`: a big programme takes
+    its workers a while to load); stopped on the way out.
     Its output (an access log line per request) goes to a file: a pipe nobody reads would
     fill up and stop the server."""
     with tempfile.TemporaryFile("w+") as output:
         process, base = start_server(extra_env, stdout=output)
         try:
-            wait_until_up(f"{base}/healthz", process)
+            wait_until_up(f"{base}/healthz", process, seconds)
             yield base
         finally:
             stop_server(process)

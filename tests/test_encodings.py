@@ -117,3 +117,21 @@ def test_a_calendar_polling_with_gzip_gets_an_8_kb_body_then_304s(server):
     for _ in range(3):
         again = fetch(f"{server}/calendar.ics", {"Accept-Encoding": "gzip", "If-None-Match": headers["ETag"]})
         assert (again[0], again[1]["ETag"], again[2]) == (304, headers["ETag"], b"")
+
+
+@pytest.mark.parametrize("url", ["/", "/?type=oral", "/api/events", "/api/events?type=spotlight&limit=3",
+                                 "/api/authors?q=kolter"])
+@pytest.mark.parametrize("coding", ["gzip", "br"])
+def test_the_page_and_the_api_are_compressed_the_same_way(client, url, coding):
+    plain = client.get(url)
+    sent = client.get(url, headers={"Accept-Encoding": coding})
+    assert plain.status_code == sent.status_code == 200
+    if len(plain.data) < 1024:
+        assert "Content-Encoding" not in sent.headers and sent.data == plain.data and "Vary" not in sent.headers
+        return
+    assert sent.headers["Content-Encoding"] == coding and DECODE[coding](sent.data) == plain.data
+    assert sent.headers["Vary"] == "Accept-Encoding" and sent.headers["Content-Type"] == plain.headers["Content-Type"]
+    assert sent.headers["ETag"] == plain.headers["ETag"][:-1] + f'-{coding}"'
+    again = client.get(url, headers={"Accept-Encoding": "gzip" if coding == "br" else "br",
+                                     "If-None-Match": sent.headers["ETag"]})
+    assert (again.status_code, again.data) == (304, b"")

@@ -1,13 +1,16 @@
 """The page as the server renders it: what a browser without JavaScript gets."""
 from __future__ import annotations
 
+import hashlib
 import json
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from bench.synthetic import generate
 from feedsvc import SHIPPED_DATA, create_app
+from feedsvc.store import write_programme
 
 from .conftest import BASE_URL, EXPECTED_EVENTS, expected_links
 
@@ -55,17 +58,19 @@ class Page(HTMLParser):
         return " ".join(self.text[ident].split())
 
     def form_choice(self) -> dict[str, list[str]]:
-        """What submitting the form would send: ticked boxes and selected options."""
-        chosen = {"type": [a["value"] for a in self.all("input", name="type") if "checked" in a],
-                  "event": [a["value"] for a in self.all("input", name="event") if "checked" in a]}
-        selects = {"author": [], "alarm": []}
-        current = None
+        """What submitting the form would send, by name: ticked boxes, hidden fields, filled
+        text fields and selected options (an empty value counts as not given)."""
+        chosen: dict[str, list[str]] = {}
+        select = None
         for tag, attrs in self.elements:
             if tag == "select":
-                current = attrs["name"]
-            elif tag == "option" and "selected" in attrs:
-                selects[current].append(attrs["value"])
-        return chosen | selects
+                select = attrs["name"]
+            sent = ((tag == "input" and attrs.get("type") in ("hidden", "search") and attrs.get("value"))
+                    or (tag == "input" and attrs.get("type") == "checkbox" and "checked" in attrs)
+                    or (tag == "option" and "selected" in attrs and attrs["value"]))
+            if sent:
+                chosen.setdefault(attrs.get("name", select), []).append(attrs["value"])
+        return chosen
 
 
 def page(client, url: str = "/", status: int = 200, **options) -> Page:
@@ -136,7 +141,7 @@ def test_nothing_chosen_marks_no_event(client):
     found = page(client)
     assert found.words("feed-count") == "15 events"
     assert not [a for a in found.elements_with("data-event-id") if "in-feed" in a["class"]]
-    assert found.form_choice() == {"type": [], "author": [], "alarm": [""], "event": []}
+    assert found.form_choice() == {}
 
 
 def test_a_reminder_alone_marks_no_event(client):
@@ -157,18 +162,39 @@ def test_unlisted_reminder_is_kept(client):
     assert alarms == ["0", "5", "7", "10", "15", "30", "60"]
 
 
-def test_form_lists_every_type_and_author(client):
+def test_form_lists_every_type_and_a_field_for_people(client):
+    """People are typed, not picked from a list of thousands: a plain text field takes a surname."""
     found = page(client)
     assert [a["value"] for a in found.all("input", name="type")] == ["oral", "break", "spotlight", "qa"]
-    authors = [a["value"] for tag, a in found.elements if tag == "option" and "-" in a.get("value", "")]
-    assert len(authors) == 41 and authors[0] == "alliot-nagle" and "j-zico-kolter" in authors
+    assert found.all("input", name="author") == [{"type": "search", "id": "author", "name": "author", "value": "",
+                                                  "autocomplete": "off", "aria-describedby": "author-hint",
+                                                  "aria-controls": "author-suggestions"}]
+    assert not found.all("select", multiple="")
     assert len(found.all("input", name="event", form="filters")) == 15
+
+
+def test_people_chosen_by_surname_are_ticked_by_name(client):
+    found = page(client, "/?author=kolter,Wolf")
+    assert [(a["value"], "checked" in a) for a in found.all("input", type="checkbox", name="author")] == [
+        ("j-zico-kolter", True), ("lior-wolf", True)]
+    assert found.by_id("author")["value"] == ""
+    assert [a["data-event-id"] for a in found.elements_with("data-event-id")] == [
+        "multiscale-deep-equilibrium-models", "on-the-modularity-of-hypernetworks",
+        "monotone-operator-equilibrium-networks"]
 
 
 @pytest.mark.parametrize("url, status, message", [
     ("/?type=poster", 400, "unknown type 'poster'; accepted: oral, break, spotlight, qa"),
     ("/?types=oral", 400, "unknown parameter 'types'; accepted: session, type, author, event, track, room, day, language, q, alarm"),
-    ("/?author=kolterr", 404, "no author 'kolterr'; did you mean j-zico-kolter, vladlen-koltun?; see /api/authors for the list"),
+    ("/?author=kolterr", 404, "no author 'kolterr'; did you mean j-zico-kolter, vladlen-koltun?; type part of the "
+                              "name in People for suggestions"),
+    ("/?event=meshsfd", 404, "no event 'meshsfd'; did you mean meshsdf?; tick “In my talks” on events of the "
+                             "schedule"),
+    ("/?session=track-09", 404, "no session 'track-09'; choose from the form's lists, or use the links on the "
+                                "schedule's events"),
+    ("/?on=2020-12-09", 400, "on='2020-12-09' is not a day of the programme; accepted: 2020-12-08"),
+    ("/?page=2", 400, "page='2' is not valid; accepted: 1 to 1, a part of the day's events"),
+    ("/?page=0", 400, "page='0' is not valid; accepted: 1 to 1, a part of the day's events"),
 ])
 def test_bad_query_is_shown_on_the_page(client, url, status, message):
     found = page(client, url, status=status)
@@ -179,7 +205,32 @@ def test_bad_query_is_shown_on_the_page(client, url, status, message):
 
 def test_event_downloads_carry_the_chosen_reminder(client):
     downloads = [a["href"] for a in page(client, "/?type=oral&alarm=10").all("a", **{"class": "action event-download"})]
-    assert downloads == [f"/events/{i}.ics?alarm=10" for i, *_ in EXPECTED_EVENTS]
+    assert downloads == [f"/events/{i}.ics?alarm=10" for i, kind, *_ in EXPECTED_EVENTS if kind == "oral"]
+
+
+def test_the_schedule_lists_only_the_chosen_events(client):
+    """The issue's first complaint: `/?type=oral&author=kolter` said "1 event" and listed 15."""
+    found = page(client, "/?type=oral&author=kolter")
+    assert [a["data-event-id"] for a in found.elements_with("data-event-id")] == ["multiscale-deep-equilibrium-models"]
+    assert found.words("view-count") == "1 of 15 events · Show all events"
+    assert [a["href"] for a in found.all("a") if a.get("href") == "/"] == ["/"]
+    assert found.words("feed-count") == "1 event"
+
+
+def test_error_view_keeps_the_form_filled_in(client):
+    found = page(client, "/?type=oral&author=kolterr&q=Deep%20Models&alarm=10", status=404)
+    assert found.form_choice() == {"q": ["Deep Models"], "type": ["oral"], "author": ["kolterr"], "alarm": ["10"]}
+    assert [a["data-event-id"] for a in found.elements_with("data-event-id")] == ["multiscale-deep-equilibrium-models"]
+    assert "/api/" not in found.text["feed-error"]
+
+
+def test_the_shipped_session_is_one_clean_day(client):
+    """One day, one session, one track, one room: no tabs, no parts, no places to repeat on each event."""
+    found = page(client)
+    assert not found.all("nav") and "part" not in found.text
+    assert not found.all("a", **{"class": "place"})
+    assert [a["name"] for a in found.all("select")] == ["alarm"]  # one session, track and room: no choice
+    assert found.words("view-count") == "15 events"
 
 
 def test_event_downloads_and_google_links(client):
@@ -265,3 +316,131 @@ def test_forwarded_host_only_from_trusted_proxies(proxies, webcal):
     found = page(client, "/?type=oral", base_url="http://10.0.0.5:8000",
                  headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "feeds.proxy.example"})
     assert found.by_id("subscribe-webcal")["href"] == webcal
+
+
+@pytest.mark.parametrize("url", ["/", "/?type=oral&alarm=10"])
+def test_page_carries_validators_and_answers_304(client, url):
+    first = client.get(url)
+    assert first.headers["Cache-Control"] == "public, max-age=300"
+    assert first.headers["Last-Modified"] == "Fri, 27 Nov 2026 00:00:00 GMT"
+    assert first.headers["ETag"] == f'"{hashlib.sha256(first.data).hexdigest()[:32]}"'
+    assert first.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert (again.status_code, again.data, again.headers["ETag"]) == (304, b"", first.headers["ETag"])
+    assert client.get(url, headers={"If-Modified-Since": first.headers["Last-Modified"]}).status_code == 304
+    assert client.get(url, headers={"If-None-Match": '"0123"'}).data == first.data
+
+
+def test_page_error_view_is_not_kept(client):
+    response = client.get("/?type=poster")
+    assert response.status_code == 400
+    assert "ETag" not in response.headers and "Cache-Control" not in response.headers
+
+
+@pytest.fixture(scope="module")
+def conference(tmp_path_factory):
+    """A generated conference of 1,500 events: 300 on each of five days, in four rooms at a time."""
+    path = tmp_path_factory.mktemp("conference") / "programme.json"
+    write_programme(generate(1500), path)
+    return create_app({"DATA": str(path), "BASE_URL": BASE_URL}).test_client()
+
+
+DAYS = ["2020-12-07", "2020-12-08", "2020-12-09", "2020-12-10", "2020-12-11"]
+
+
+def tabs(found: Page) -> list[tuple[str, bool]]:
+    """(href, whether current) of each day's tab, in order."""
+    return [(a["href"], "aria-current" in a) for a in found.all("a") if a.get("id", "").startswith("tab-")]
+
+
+def test_first_view_of_a_conference_is_its_first_day(conference):
+    response = conference.get("/")
+    assert len(response.data) <= 300_000
+    found = Page(response.get_data(as_text=True))
+    assert tabs(found) == [(f"/?on={day}", day == DAYS[0]) for day in DAYS]
+    assert found.words("view-count") == "1,500 events"
+    assert found.words("part") == "Events 1–30 of 300 on this day"
+    shown = [a["data-event-id"] for a in found.elements_with("data-event-id")]
+    assert len(shown) == 30 and shown[0] == "meshsdf"
+    assert found.form_choice() == {"on": ["2020-12-07"]}  # a submitted form stays on the day shown
+    assert not found.all("a", rel="prev") and found.all("a", rel="next") == [
+        {"class": "button", "href": "/?on=2020-12-07&page=2", "rel": "next"}]
+
+
+def test_a_day_tab_and_its_parts(conference):
+    found = page(conference, "/?on=2020-12-09&page=10")
+    assert found.words("part") == "Events 271–300 of 300 on this day"
+    assert [a["href"] for a in found.all("a", rel="prev")] == ["/?on=2020-12-09&page=9"]
+    assert not found.all("a", rel="next")
+    days = {e.split("T")[0] for e in (a["datetime"] for a in found.all("time"))}
+    assert days <= {"2020-12-09", "2020-12-10"}  # times in UTC: late talks end after midnight there
+
+
+def test_filters_count_per_day_and_keep_the_day(conference):
+    found = page(conference, "/?track=Optimization&type=oral&on=2020-12-09")
+    assert found.words("view-count") == "33 of 1,500 events · Show all events"
+    assert tabs(found) == [(f"/?type=oral&track=optimization&on={day}", day == "2020-12-09") for day in DAYS]
+    assert [found.words(f"tab-{day}") for day in DAYS] == ["Mon 7 Dec 3", "Tue 8 Dec 9", "Wed 9 Dec 6",
+                                                           "Thu 10 Dec 6", "Fri 11 Dec 9"]
+    events = found.all("li", **{"class": "event type-oral"})
+    assert len(events) == 6 and "part" not in found.text
+    assert found.form_choice() == {"on": ["2020-12-09"], "type": ["oral"], "track": ["optimization"]}
+
+
+def test_choices_the_form_has_no_field_for_are_kept(conference):
+    """A talk ticked on a day not shown stays chosen, in a hidden field."""
+    session = "orals-spotlights-track-21-optimization"
+    found = page(conference, f"/?session={session}&event=meshsdf")
+    assert found.form_choice() == {"session": [session], "event": ["meshsdf"]}  # one day: no tabs, no day kept
+    assert found.all("input", type="hidden") == [{"type": "hidden", "name": "event", "value": "meshsdf"}]
+    assert found.words("view-count") == "15 of 1,500 events · Show all events"
+    assert tabs(found) == []
+
+
+def test_longer_lists_are_drop_downs(conference):
+    """Up to 30 values are ticks (five days, four rooms, fourteen tracks); the 100 sessions a list."""
+    found = page(conference, "/?session=orals-spotlights-track-21-optimization")
+    options = [a["value"] for tag, a in found.elements if tag == "option" and "value" in a]
+    sessions = [value for value in options if value.startswith("orals-")]
+    assert len(sessions) == 100 and options[0] == ""  # "Any"
+    assert found.by_id("choice-session") == {"id": "choice-session", "name": "session"}
+    assert [a["value"] for a in found.all("option") if "selected" in a] == [
+        "orals-spotlights-track-21-optimization", ""]  # the session, and no reminder
+    assert len(found.all("input", type="checkbox", name="room")) == 4
+    assert len(found.all("input", type="checkbox", name="track")) == 14
+
+
+def test_days_without_chosen_events_have_no_tab(conference):
+    found = page(conference, "/?day=2020-12-10,2020-12-11")
+    assert tabs(found) == [("/?day=2020-12-10&day=2020-12-11&on=2020-12-10", True),
+                           ("/?day=2020-12-10&day=2020-12-11&on=2020-12-11", False)]
+    assert found.words("part") == "Events 1–30 of 300 on this day"
+    assert found.all("input", name="day", value="2020-12-10")[0]["checked"] == ""
+
+
+def test_nothing_chosen_on_any_day(conference):
+    found = page(conference, "/?q=no+such+words+anywhere")
+    assert found.words("view-count") == "0 of 1,500 events · Show all events"
+    assert not found.elements_with("data-event-id") and not found.all("nav")
+    assert found.words("feed-count") == "No event matches: the filters combine with AND."
+
+
+def test_a_day_without_chosen_events_shows_the_first_that_has_some(conference):
+    """A form submitted on a day keeps it (`on=`); a choice with nothing on that day moves on."""
+    found = page(conference, "/?on=2020-12-07&day=2020-12-09,2020-12-10")
+    assert tabs(found) == [("/?day=2020-12-09&day=2020-12-10&on=2020-12-09", True),  # none on the 7th
+                           ("/?day=2020-12-09&day=2020-12-10&on=2020-12-10", False)]
+    first = conference.get("/api/events?day=2020-12-09&limit=1").json["events"][0]
+    assert found.elements_with("data-event-id")[0]["data-event-id"] == first["id"]
+
+
+def test_each_way_to_subscribe_says_what_it_does(client):
+    found = page(client)
+    assert found.words("feed-url-hint") == "To paste into any other calendar app that subscribes to a URL."
+    html = client.get("/").get_data(as_text=True)
+    for link, hint in (("subscribe-webcal", "Opens the calendar app on this device, which keeps the feed up to date."),
+                       ("subscribe-google", "Adds it on calendar.google.com; Google refreshes it every few hours."),
+                       ("subscribe-outlook", "Outlook on the web (Microsoft 365, outlook.com)."),
+                       ("download-feed", "A copy as it is now: it does not update.")):
+        after = html[html.index(f'id="{link}"'):]
+        assert after[after.index("</a>"):].split("</p>")[0].endswith(f'<p class="hint">{hint}')

@@ -32,6 +32,7 @@ def test_calendar_whole_programme(client):
     ("type=oral,break", ORALS | OF_TYPE["break"]),
     ("type=oral&type=break", ORALS | OF_TYPE["break"]),
     ("type=spotlight", OF_TYPE["spotlight"]),
+    ("type=orals,spotlights", ORALS | OF_TYPE["spotlight"]),  # the plurals of feed names
     ("author=kolter", KOLTER),
     ("author=J.+Zico+Kolter", KOLTER),
     ("author=j-zico-kolter", KOLTER),
@@ -174,7 +175,7 @@ def test_other_names_of_one_alias_redirect_to_it(client, alias, canonical):
     ("/calendar.ics?author=kolterr", "no author 'kolterr'; did you mean j-zico-kolter, vladlen-koltun?"),
     ("/calendar.ics?author=remeli", "no author 'remeli'; did you mean edoardo-remelli?"),  # a surname's typo
     ("/authors/zico-kolder.ics", "no author 'zico-kolder'; did you mean j-zico-kolter?"),
-    ("/events/meshsfd.ics", "no event 'meshsfd'; did you mean meshsdf?"),
+    ("/events/meshsfd.ics", "no event 'meshsfd'; did you mean meshsdf?; see /api/events for the list"),
     ("/calendar.ics?event=h-mem,gait-props", "no event 'gait-props'; did you mean gait-prop?"),
     ("/calendar.ics?session=track-09", "no session 'track-09'"),
     ("/sessions/orals-spotlights-track-08-deep-learnin.ics",
