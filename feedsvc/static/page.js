@@ -135,7 +135,6 @@ function suggestPeople() {
       const button = document.createElement("button");
       button.type = "button";
       button.className = "suggestion";
-      button.dataset.id = person.id;
       const talks = person.events.length === 1 ? "1 event" : `${person.events.length} events`;
       button.append(person.name, " ", Object.assign(document.createElement("span"),
                                                     { className: "count", textContent: `(${talks})` }));
