@@ -14,48 +14,47 @@ Starts the Procfile's server on a synthetic programme and prints:
 from __future__ import annotations
 
 import argparse
-import http.client
 import re
-import threading
+import subprocess
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from bench.procfile import family, fetch, procfile_command, start_server, status_kb, stop_server, wait_until_up
 from bench.reload import Revalidations
-from bench.run import data_file, wrk
+from bench.run import OUT, data_file, wrk
 from feedsvc.store import load_programme
 
 HEAVY = ("/", "/api/events", "/calendar.ics")
 
 
-@contextmanager
-def heavy_clients(base: str, count: int = 2):
-    """`count` threads, each asking for the heavy answers in turn, bodies read whole."""
-    stopping, done = threading.Event(), []
-    host, port = base.removeprefix("http://").split(":")
+HEAVY_SCRIPT = """
+local paths = {%s}
+local turn = 0
+request = function()
+  turn = turn + 1
+  return wrk.format("GET", paths[turn %% #paths + 1], {["Connection"] = "close"})
+end
+"""
 
-    def loop(offset: int) -> None:
-        """A connection per request, as for the 304s: the kernel spreads both over the workers."""
-        turn = offset
-        while not stopping.is_set():
-            connection = http.client.HTTPConnection(host, int(port), timeout=120)
-            connection.request("GET", HEAVY[turn % len(HEAVY)])
-            response = connection.getresponse()
-            response.read()
-            connection.close()
-            assert response.status == 200, (HEAVY[turn % len(HEAVY)], response.status)
-            done.append(HEAVY[turn % len(HEAVY)])
-            turn += 1
-    threads = [threading.Thread(target=loop, args=(offset,)) for offset in range(count)]
-    for thread in threads:
-        thread.start()
+
+@contextmanager
+def heavy_clients(base: str, seconds: float, count: int = 2):
+    """`count` wrk connections asking for the heavy answers in turn, each on a new connection
+    (so the kernel spreads them over the workers), bodies read whole. A process of its own:
+    Python threads reading 31 MB bodies in the measuring process slowed its own clients."""
+    script = OUT / "heavy.lua"
+    script.write_text(HEAVY_SCRIPT % ", ".join(f'"{path}"' for path in HEAVY))
+    argv = ["wrk", "-t1", f"-c{count}", f"-d{seconds + 2}s", "--timeout", "60s", "-s", str(script), base]
+    heavy = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    time.sleep(1)  # under way before the measuring starts
     try:
-        yield done
+        yield heavy
     finally:
-        stopping.set()
-        for thread in threads:
-            thread.join()
+        output = heavy.communicate(timeout=seconds + 90)[0]
+    if "Non-2xx" in output or "Socket errors" in output:
+        raise RuntimeError(f"heavy requests failed:\n{output}")
+    heavy.answers = int(re.search(r"^\s+(\d+) requests in", output, re.M).group(1))
 
 
 @dataclass(frozen=True)
@@ -99,11 +98,11 @@ def main() -> None:
         path = f"/events/{event_id}.ics"
         load = argparse.Namespace(connections=8, seconds=options.seconds)
         idle = revalidations(base, path, options.seconds)
-        with heavy_clients(base) as done:
+        with heavy_clients(base, options.seconds) as heavy:
             busy = revalidations(base, path, options.seconds)
         print(f"304s alone:           {idle}")
-        print(f"304s beside 2 heavy:  {busy} ({busy.rate / idle.rate:.0%} of alone; {len(done)} heavy answers: "
-              + ", ".join(f"{path} {done.count(path)}" for path in HEAVY) + ")")
+        print(f"304s beside 2 heavy:  {busy} ({busy.rate / idle.rate:.0%} of alone; "
+              f"{heavy.answers} heavy answers in {options.seconds + 2} s, {', '.join(HEAVY)} in turn)")
         typed = f"{base}/calendar.ics?type=spotlight"
         for name, headers in (("identity", {}), ("gzip, br", {"Accept-Encoding": "gzip, br"})):
             measured = wrk(typed, process.pid, load, headers)
