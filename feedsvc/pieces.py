@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import struct
-from functools import lru_cache
 from pathlib import Path
 
 import icalendar
@@ -45,7 +44,6 @@ def sidecar(data_path: Path) -> Path:
     return data_path.with_name(data_path.name + SUFFIX)
 
 
-@lru_cache(maxsize=1)
 def renderer_key() -> bytes:
     """What turns the data's bytes into pieces besides those bytes: how they are read (store),
     the model, the renderer and the libraries it calls. A change to any renders again."""
@@ -54,6 +52,11 @@ def renderer_key() -> bytes:
         digest.update(Path(module.__file__).read_bytes())
     digest.update(f"icalendar {icalendar.__version__}, pytz {pytz.__version__}".encode())
     return digest.digest()
+
+
+# Taken once, as the code is imported: a worker still running the old code after a deploy must
+# not label its pieces with the new code's key.
+RENDERER_KEY = renderer_key()
 
 
 def event_pieces(programme: Programme, data_path: Path, data_key: bytes) -> tuple[bytes, ...]:
@@ -94,7 +97,7 @@ def read_header(file, data_key: bytes, count: int) -> tuple[bytes, bytes]:
         raise Unusable("shorter than its header")
     magic, data, renderer, digest, stored = HEADER.unpack(header)
     checks = ((magic == MAGIC, "not a pieces file"), (data == data_key, "made for other data"),
-              (renderer == renderer_key(), "made by another renderer"),
+              (renderer == RENDERER_KEY, "made by another renderer"),
               (stored == count, f"holds {stored:,} events, not {count:,}"))
     for passed, reason in checks:
         if not passed:
@@ -125,7 +128,7 @@ def save_pieces(path: Path, data_key: bytes, pieces: tuple[bytes, ...], data_pat
     """Write the sidecar `path` atomically, with the mode and owner of the data file; a failure
     (a read-only directory, a full disk) is logged: the pieces are served all the same."""
     table = b"".join(LENGTH.pack(len(piece)) for piece in pieces)
-    header = HEADER.pack(MAGIC, data_key, renderer_key(), payload_digest(table, pieces), len(pieces))
+    header = HEADER.pack(MAGIC, data_key, RENDERER_KEY, payload_digest(table, pieces), len(pieces))
     try:
         write_atomically(path, [header, table, *pieces], like=data_path)
     except OSError as error:
@@ -134,8 +137,9 @@ def save_pieces(path: Path, data_key: bytes, pieces: tuple[bytes, ...], data_pat
 
 def prepare(data: bytes, data_path: Path) -> None:
     """Write the sidecar for `data`, about to be written to `data_path`, before it is: a worker
-    that sees the new file finds its pieces ready (the key names those bytes only, so a load
-    of the old file meanwhile ignores it). The pieces are those of the programme as a worker
-    reads the bytes back (its times in the conference's zone), not of the importer's own."""
+    that sees the new file finds its pieces ready. The key names those bytes only: a worker
+    loading the old file meanwhile ignores the sidecar (and may replace it with its own, which
+    costs the next load a render, never wrong bytes). The pieces are those of the programme as
+    a worker reads the bytes back (its times in the conference's zone), not the importer's own."""
     programme = programme_from_json(json.loads(data.decode("utf-8")))
     save_pieces(sidecar(data_path), hashlib.sha256(data).digest(), render_pieces(programme), data_path)
