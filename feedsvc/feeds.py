@@ -8,6 +8,7 @@ repeats without Flask.
 """
 from __future__ import annotations
 
+import hashlib
 import sys
 import threading
 from collections import OrderedDict
@@ -21,6 +22,7 @@ from .filters import FILTERS
 from .ical import FeedMeta, FeedRenderer, RenderedFeed
 from .links import google_event_url
 from .model import Event, Programme
+from .pieces import event_pieces
 from .query import FeedQuery, parse_feed_query
 from .store import MAX_DATA_BYTES, load_programme
 
@@ -114,9 +116,10 @@ class Catalog:
     catalog, so reference counting frees an old one whole, without the cyclic collector
     (`live.py` freezes the collector's view of the data: a full collection would stall requests)."""
 
-    def __init__(self, programme: Programme):
+    def __init__(self, programme: Programme, pieces: tuple[bytes, ...] | None = None):
+        """`pieces`: the events already rendered (`ical.render_pieces`), if known."""
         self.programme = programme
-        self.renderer = FeedRenderer(programme)
+        self.renderer = FeedRenderer(programme, pieces)
         for chosen in FILTERS.values():  # indexes made with the data, not by the first request
             chosen.prepare(programme)
         self.query = lru_cache(maxsize=QUERY_CACHE_SIZE)(partial(parsed_query, programme))
@@ -126,7 +129,11 @@ class Catalog:
 
     @classmethod
     def load(cls, path: Path | str, max_bytes: int = MAX_DATA_BYTES) -> "Catalog":
-        return cls(load_programme(path, max_bytes))
+        """The catalog of the data file `path`, its events' pieces read from its sidecar when
+        made for these very bytes (hashed as they are read), else rendered and kept there."""
+        digest = hashlib.sha256()
+        programme = load_programme(path, max_bytes, digest)
+        return cls(programme, event_pieces(programme, Path(path), digest.digest()))
 
     @cached_property
     def google_links(self) -> dict[str, str]:

@@ -13,17 +13,21 @@ import re
 import stat
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime, timezone
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytz
 
 from .model import (CANCELLED, CONFIRMED, Author, Conference, Event, Link,
                     Programme, Session, SourceRecord)
+
+if TYPE_CHECKING:
+    from hashlib import _Hash as Hash  # a type of typeshed's only
 
 FORMAT = 2
 MAX_DATA_BYTES = 128 * 2**20  # about 45,000 events; a worker needs some ten times a file's size
@@ -69,25 +73,38 @@ def dumps(programme: Programme) -> str:
     return json.dumps(programme_to_json(programme), ensure_ascii=False, indent=2) + "\n"
 
 
-def write_programme(programme: Programme, path: Path, max_bytes: int = MAX_DATA_BYTES) -> None:
-    """Replace `path` atomically: readers see the old file or the new one, never half.
-    The new file keeps the mode and owner of the one it replaces (a service running as
-    another user must still read it), or gets the usual 0644 under the umask when new."""
-    path = Path(path)
+def encode_programme(programme: Programme, path: Path, max_bytes: int = MAX_DATA_BYTES) -> bytes:
+    """The bytes of the data file `path` for `programme`; `DataFileError` if they would not load,
+    so that what would not load is never written."""
     try:
         check_programme(programme)
-    except ValueError as error:  # what would not load is never written
+    except ValueError as error:
         raise DataFileError(path, f"not written: the programme is not valid: {error}") from error
     text = dumps(programme).encode("utf-8")
     if len(text) > max_bytes:
         raise DataFileError(path, f"not written: it would be {len(text):,} bytes, over the limit of "
                                   f"{max_bytes:,} (FEEDSVC_MAX_DATA_BYTES) that the service loads")
+    return text
+
+
+def write_programme(programme: Programme, path: Path, max_bytes: int = MAX_DATA_BYTES) -> None:
+    """Replace the data file `path` atomically with `programme`."""
+    path = Path(path)
+    write_atomically(path, [encode_programme(programme, path, max_bytes)])
+
+
+def write_atomically(path: Path, chunks: Iterable[bytes], like: Path | None = None) -> None:
+    """Replace `path` with the bytes of `chunks`, atomically: readers see the old file or the
+    new one, never half. The new file keeps the mode and owner of `like` (the file it replaces
+    unless told: a service running as another user must still read it), or gets the usual
+    0644 under the umask when there is none. Written as chunks: a sidecar of pieces is never
+    joined into one more copy."""
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(text)
+            out.writelines(chunks)
             out.flush()
-            _take_mode(out.fileno(), path)
+            _take_mode(out.fileno(), like or path)
             os.fsync(out.fileno())
         os.replace(temporary, path)
     except BaseException:
@@ -219,12 +236,18 @@ def check_programme(programme: Programme) -> None:
         raise ValueError(f"Q&As cover unknown events {sorted(dangling)}")
 
 
-def read_utf8(path: Path | str) -> str:
+def read_utf8(path: Path | str, digest: Hash | None = None) -> str:
     """The file's text, decoded a megabyte at a time: decoding 40 MB at once holds the
-    interpreter for a tenth of a second, in which a reloading worker answers nothing."""
+    interpreter for a tenth of a second, in which a reloading worker answers nothing.
+    `digest`, if given, is updated with the bytes read: the key of the very bytes parsed
+    (pieces.py), without reading the file twice."""
     decoder = codecs.getincrementaldecoder("utf-8")()
+    parts = []
     with open(path, "rb") as file:
-        parts = [decoder.decode(chunk) for chunk in iter(partial(file.read, 2**20), b"")]
+        for chunk in iter(partial(file.read, 2**20), b""):
+            if digest:
+                digest.update(chunk)
+            parts.append(decoder.decode(chunk))
     parts.append(decoder.decode(b"", final=True))
     return "".join(parts)
 
@@ -283,16 +306,16 @@ def _members(text: str, start: int, depth: int, into: dict | list) -> tuple[dict
         position += 1
 
 
-def load_programme(path: Path | str, max_bytes: int = MAX_DATA_BYTES) -> Programme:
+def load_programme(path: Path | str, max_bytes: int = MAX_DATA_BYTES, digest: Hash | None = None) -> Programme:
     """The programme in `path`, or `DataFileError` saying what is wrong with the file.
     A file over `max_bytes` is refused unread: loading it could cost a worker its memory,
-    and a killed worker takes its requests with it."""
+    and a killed worker takes its requests with it. `digest` is updated with the file's bytes."""
     try:
         size = os.stat(path).st_size
         if size > max_bytes:
             raise DataFileError(path, f"it is {size:,} bytes, over the limit of {max_bytes:,} "
                                       "(FEEDSVC_MAX_DATA_BYTES); not loaded")
-        text = read_utf8(path)
+        text = read_utf8(path, digest)
     except OSError as error:
         raise DataFileError(path, f"cannot read it ({error})") from error
     except UnicodeDecodeError as error:
