@@ -3,8 +3,10 @@
     python -m bench.reload [--events 15000] [--reloads 3]
 
 Starts the Procfile's server on a synthetic programme, keeps two clients
-revalidating an event (a 304, the cheapest and commonest request), and replaces the data file `--reloads` times. It prints the 304's
-latency before and while the workers reload (p50, p99, worst), and each
+revalidating an event (a 304, the cheapest and commonest request), and
+replaces the data file `--reloads` times, each time writing its rendered
+pieces first, as the importer does. It prints the 304's latency before and
+while the workers reload (p50, p99, worst), and each
 worker's resident memory steady and at its peak during the reloads, sampled
 every 20 ms (VmHWM would keep the start-up peak). Issue 13's targets: a reload
 adds at most 100 ms to any request, and peak memory stays within 2x of steady.
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from bench.procfile import family, start_server, status_kb, stop_server, wait_until_up
 from bench.run import data_file
+from feedsvc.pieces import prepare, sidecar
 from feedsvc.store import load_programme, write_programme
 
 CLIENTS = 2
@@ -118,9 +121,12 @@ def main() -> None:
     parser.add_argument("--reloads", type=int, default=3)
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="feedsvc-reload-"))
-    original, data, edited = data_file(options.events), work / "programme.json", work / "edited.json"
+    original, data, edited = work / "original.json", work / "programme.json", work / "edited.json"
+    shutil.copy(data_file(options.events), original)
     shutil.copy(original, data)
     event_id = retitled_copy(original, edited)
+    for version in (original, edited):  # rendered now: in the measured window they would take the CPU
+        prepare(version.read_bytes(), version)
     log = work / "server.log"
     with log.open("w") as output:
         process, base = start_server({"FEEDSVC_DATA": str(data), "FEEDSVC_RELOAD_SECONDS": "1"}, stdout=output)
@@ -135,7 +141,9 @@ def main() -> None:
         with Revalidations(base, path) as clients:
             time.sleep(SETTLE_SECONDS)
             for reload in range(options.reloads):
-                shutil.copy(edited if reload % 2 == 0 else original, work / "next.json")
+                version = edited if reload % 2 == 0 else original
+                shutil.copy(sidecar(version), sidecar(data))  # its pieces first, as the importer writes them
+                shutil.copy(version, work / "next.json")
                 expected = reloads.seen() + len(pids)
                 began = time.monotonic()
                 os.replace(work / "next.json", data)
