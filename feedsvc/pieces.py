@@ -67,7 +67,9 @@ def event_pieces(programme: Programme, data_path: Path, data_key: bytes) -> tupl
     try:
         pieces = read_pieces(path, data_key, len(programme.events))
     except (Unusable, OSError) as reason:
-        log.info("%s not used (%s): rendering %d events", path, reason, len(programme.events))
+        # The reason as text: a handler that keeps records (a test's, a buffer) would keep the
+        # exception, its frames and the programme they hold.
+        log.info("%s not used (%s): rendering %d events", path, str(reason), len(programme.events))
     else:
         log.info("pieces from %s", path)
         return pieces
@@ -132,7 +134,7 @@ def save_pieces(path: Path, data_key: bytes, pieces: tuple[bytes, ...], data_pat
     try:
         write_atomically(path, [header, table, *pieces], like=data_path)
     except OSError as error:
-        log.warning("%s not written (%s): the next load renders the events again", path, error)
+        log.warning("%s not written (%s): the next load renders the events again", path, str(error))
 
 
 def prepare(data: bytes, data_path: Path) -> None:

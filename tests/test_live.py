@@ -136,3 +136,23 @@ def test_an_old_catalog_is_freed_by_reference_counting_alone(tmp_path):
     finally:
         if collecting:
             gc.enable()
+
+
+def test_an_old_programmes_events_are_let_go_once_it_is_gone(data_file):
+    """Held after a reload, to be let go in batches (a cascade of 15,000 events in one go
+    would hold up every request), and then let go: nothing of the old data stays."""
+    live = LiveCatalog(data_file, INTERVAL)
+    event = weakref.ref(live.current().programme.events_by_id["h-mem"])
+    programme = weakref.ref(live.current().programme)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        retitled(data_file, "h-mem", "H-Mem, corrected")
+        assert reloaded(live).programme.events_by_id["h-mem"].title == "H-Mem, corrected"
+        deadline = time.monotonic() + 5
+        while event() is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert event() is None
+    finally:
+        if collecting:
+            gc.enable()
