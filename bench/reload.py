@@ -158,7 +158,7 @@ def main() -> None:
         print(f"  steady:            {summary(clients.within(spans, inside=False))}")
         print(f"  while reloading:   {summary(clients.within(spans, inside=True))}")
         print(f"  timed out after {TIMEOUT_SECONDS} s: {clients.timeouts} requests")
-        print(f"  reload took        " + ", ".join(f"{end - start:.1f} s" for start, end in spans))
+        print("  reload took        " + ", ".join(f"{end - start:.1f} s" for start, end in spans))
         for pid in pids:
             print(f"  worker {pid}: RSS steady {steady[pid] / 1024:6.0f} MB, peak while reloading "
                   f"{peaks[pid] / 1024:6.0f} MB ({peaks[pid] / steady[pid]:.2f}x)")

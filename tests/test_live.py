@@ -152,7 +152,7 @@ def test_an_old_programmes_events_are_let_go_once_it_is_gone(data_file):
         deadline = time.monotonic() + 5
         while event() is not None and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert event() is None
+        assert event() is None and programme() is None
     finally:
         if collecting:
             gc.enable()
