@@ -302,11 +302,11 @@ class FeedRenderer:
         self._stamps = tuple(e.last_modified for e in events)
         self._everything = range(len(events))
         self._all_digests = b"".join(self._digests)
-        self._last_end, self._last_stamp = max(self._ends), max(self._stamps)
+        self._last_end, self.last_modified = max(self._ends), max(self._stamps)
 
     def render(self, meta: FeedMeta, positions: Sequence[int], alarm: int | None = None) -> RenderedFeed:
         """The feed of the events at `positions` (ascending) in `programme.events`."""
-        last, stamp = self._last_end, self._last_stamp  # an empty feed still carries them
+        last, stamp = self._last_end, self.last_modified  # an empty feed still carries them
         if positions == self._everything:
             pieces, digests = self._pieces, self._all_digests
         else:

@@ -124,8 +124,8 @@ def send_representation(body: bytes, content_type: str, last_modified: datetime)
 
 
 def data_last_modified() -> datetime:
-    """When the data last changed: the latest change of any event (as the whole feed's `Last-Modified`)."""
-    return catalog().programme.derived("last modified", lambda p: max(e.last_modified for e in p.events))
+    """When the data last changed: the latest change of any event (the whole feed's `Last-Modified`)."""
+    return catalog().renderer.last_modified
 
 
 def is_modified(sent: Body) -> bool:
