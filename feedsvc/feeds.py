@@ -128,12 +128,15 @@ class Catalog:
         self.answers = Bounded(ANSWER_CACHE_BYTES)
 
     @classmethod
-    def load(cls, path: Path | str, max_bytes: int = MAX_DATA_BYTES) -> "Catalog":
+    def load(cls, path: Path | str, max_bytes: int = MAX_DATA_BYTES, previous: Catalog | None = None) -> Catalog:
         """The catalog of the data file `path`, its events' pieces read from its sidecar when
-        made for these very bytes (hashed as they are read), else rendered and kept there."""
+        made for these very bytes (hashed as they are read), else rendered and kept there.
+        What did not change since `previous` (the catalog it replaces), events and pieces,
+        is shared with it: a reload holds little more than one programme."""
         digest = hashlib.sha256()
-        programme = load_programme(path, max_bytes, digest)
-        return cls(programme, event_pieces(programme, Path(path), digest.digest()))
+        programme = load_programme(path, max_bytes, digest, previous and previous.programme)
+        pieces = event_pieces(programme, Path(path), digest.digest(), previous.renderer.pieces if previous else ())
+        return cls(programme, pieces)
 
     @cached_property
     def google_links(self) -> dict[str, str]:

@@ -296,8 +296,8 @@ class FeedRenderer:
         """`pieces`: `render_pieces(programme)`'s result if already known (read back from disk)."""
         self.programme = programme
         events = programme.events
-        self._pieces = render_pieces(programme) if pieces is None else pieces
-        self._digests = tuple(hashlib.sha256(p).digest() for p in self._pieces)
+        self.pieces = render_pieces(programme) if pieces is None else pieces
+        self._digests = tuple(hashlib.sha256(p).digest() for p in self.pieces)
         self._ends = tuple(e.end for e in events)
         self._stamps = tuple(e.last_modified for e in events)
         self._everything = range(len(events))
@@ -308,9 +308,9 @@ class FeedRenderer:
         """The feed of the events at `positions` (ascending) in `programme.events`."""
         last, stamp = self._last_end, self.last_modified  # an empty feed still carries them
         if positions == self._everything:
-            pieces, digests = self._pieces, self._all_digests
+            pieces, digests = self.pieces, self._all_digests
         else:
-            pieces = tuple(map(self._pieces.__getitem__, positions))
+            pieces = tuple(map(self.pieces.__getitem__, positions))
             digests = b"".join(map(self._digests.__getitem__, positions))
             if positions:
                 last, stamp = max(map(self._ends.__getitem__, positions)), max(map(self._stamps.__getitem__, positions))

@@ -67,7 +67,7 @@ def plural(label: str) -> str:
     return label if label.endswith("s") else label + "s"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Author:
     """A person of an event (an author, a speaker). `id` is readable and unique in the
     programme; `upstream` is the source's own id for them (a frab person id, a pretalx code)."""
@@ -77,13 +77,13 @@ class Author:
     upstream: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Link:
     label: str
     url: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Event:
     """One slot of a programme: a talk, a Q&A, a break, a workshop.
 
@@ -135,7 +135,7 @@ class Event:
         return self.source_key or self.id
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Session:
     id: str
     title: str

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import icalendar
@@ -59,13 +60,15 @@ def renderer_key() -> bytes:
 RENDERER_KEY = renderer_key()
 
 
-def event_pieces(programme: Programme, data_path: Path, data_key: bytes) -> tuple[bytes, ...]:
+def event_pieces(programme: Programme, data_path: Path, data_key: bytes,
+                 previous: tuple[bytes, ...] = ()) -> tuple[bytes, ...]:
     """`render_pieces(programme)`, read from the sidecar of `data_path` if it was made for the
     data bytes whose SHA-256 is `data_key` by this renderer; else rendered, and the sidecar
-    written for the next load."""
-    path = sidecar(data_path)
+    written for the next load. A piece equal to one of `previous` (those of the data being
+    replaced) is that object: the old and the new data share what did not change."""
+    path, share = sidecar(data_path), shared_with(previous)
     try:
-        pieces = read_pieces(path, data_key, len(programme.events))
+        pieces = read_pieces(path, data_key, len(programme.events), share)
     except (Unusable, OSError) as reason:
         # The reason as text: a handler that keeps records (a test's, a buffer) would keep the
         # exception, its frames and the programme they hold.
@@ -73,18 +76,25 @@ def event_pieces(programme: Programme, data_path: Path, data_key: bytes) -> tupl
     else:
         log.info("pieces from %s", path)
         return pieces
-    pieces = render_pieces(programme)
+    pieces = tuple(map(share, render_pieces(programme)))
     save_pieces(path, data_key, pieces, data_path)
     return pieces
 
 
-def read_pieces(path: Path, data_key: bytes, count: int) -> tuple[bytes, ...]:
+def shared_with(previous: tuple[bytes, ...]) -> Callable[[bytes], bytes]:
+    """A piece, or the equal one of `previous` (looked up by value)."""
+    kept = {piece: piece for piece in previous}
+    return lambda piece: kept.get(piece, piece)
+
+
+def read_pieces(path: Path, data_key: bytes, count: int,
+                share: Callable[[bytes], bytes] = lambda piece: piece) -> tuple[bytes, ...]:
     """The `count` pieces the sidecar `path` holds for `data_key`; `Unusable` saying why not.
     Each piece is read into a bytes object of its own, never the whole payload and then
-    sliced: at no moment are the pieces held twice."""
+    sliced, and given to `share` (`shared_with`) at once: at no moment are pieces held twice."""
     with open(path, "rb") as file:
         digest, table = read_header(file, data_key, count)
-        pieces = tuple(map(file.read, lengths_in(table)))
+        pieces = tuple(map(share, map(file.read, lengths_in(table))))
     if payload_digest(table, pieces) != digest:
         raise Unusable("its pieces are damaged")
     return pieces

@@ -13,13 +13,13 @@ import re
 import stat
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, datetime, timezone
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import pytz
 
@@ -29,6 +29,7 @@ from .model import (CANCELLED, CONFIRMED, Author, Conference, Event, Link,
 if TYPE_CHECKING:
     from hashlib import _Hash as Hash  # a type of typeshed's only
 
+T = TypeVar("T")
 FORMAT = 2
 MAX_DATA_BYTES = 128 * 2**20  # about 45,000 events; a worker needs some ten times a file's size
 
@@ -149,17 +150,19 @@ def _moment(text: str, zone) -> datetime:
     return moment.astimezone(zone)
 
 
-def event_from_json(raw: dict, session_id: str, zone) -> Event:
+def event_from_json(raw: dict, session_id: str, zone, share: Callable[[T], T] = lambda value: value) -> Event:
+    """`share` returns an equal value to keep instead (`EventsAsParsed.share`): repeated
+    strings and people held once."""
     event = Event(
-        id=raw["id"], source_key=raw["source_key"], session_id=session_id, type=raw["type"],
-        type_label=raw["type_label"], title=raw["title"], subtitle=raw["subtitle"],
-        authors=tuple(Author(a["id"], a["name"], a["upstream"]) for a in raw["authors"]),
+        id=raw["id"], source_key=raw["source_key"], session_id=share(session_id), type=share(raw["type"]),
+        type_label=share(raw["type_label"]), title=raw["title"], subtitle=raw["subtitle"],
+        authors=tuple(share(Author(a["id"], a["name"], a["upstream"])) for a in raw["authors"]),
         start=_moment(raw["start"], zone), end=_moment(raw["end"], zone), day=date.fromisoformat(raw["day"]),
-        track=raw["track"], room=raw["room"], language=raw["language"],
+        track=share(raw["track"]), room=share(raw["room"]), language=share(raw["language"]),
         abstract=raw["abstract"], description=raw["description"],
-        url=raw["url"], links=tuple(Link(link["label"], link["url"]) for link in raw["links"]),
-        extra=tuple(sorted((str(name), str(value)) for name, value in raw["extra"].items())),
-        covers=tuple(raw["covers"]), status=raw["status"], sequence=raw["sequence"],
+        url=raw["url"], links=tuple(Link(share(link["label"]), link["url"]) for link in raw["links"]),
+        extra=tuple(sorted((share(str(name)), str(value)) for name, value in raw["extra"].items())),
+        covers=tuple(raw["covers"]), status=share(raw["status"]), sequence=raw["sequence"],
         created=_moment(raw["created"], timezone.utc), last_modified=_moment(raw["last_modified"], timezone.utc))
     return event
 
@@ -192,9 +195,8 @@ def from_format_1(raw: dict) -> dict:
 
 
 def taken(parsed: list) -> Iterator:
-    """The items of `parsed`, each dropped from it as it is taken: a worker reloading its data
-    keeps the old programme meanwhile, so the parsed file and the new programme are never
-    held whole at the same time."""
+    """The items of `parsed`, each dropped from it as it is taken: the parsed file and the new
+    programme are never held whole at the same time."""
     parsed.reverse()
     while parsed:
         yield parsed.pop()
@@ -202,7 +204,8 @@ def taken(parsed: list) -> Iterator:
 
 def programme_from_json(raw: dict) -> Programme:
     """A `Programme` from parsed JSON (its sessions are taken out of `raw` as they are read);
-    `ValueError`, `KeyError` or `TypeError` if malformed."""
+    `ValueError`, `KeyError` or `TypeError` if malformed. Events may already be `Event`s,
+    converted as they were parsed (`EventsAsParsed`)."""
     if raw.get("format") == 1:
         raw = from_format_1(raw)
     if raw.get("format") != FORMAT:
@@ -212,11 +215,73 @@ def programme_from_json(raw: dict) -> Programme:
     zone = pytz.timezone(conference.timezone)
     sessions = tuple(
         Session(s["id"], s["title"], s["area"], tuple(s["chairs"]), s["url"],
-                tuple(event_from_json(e, s["id"], zone) for e in s["events"]))
+                tuple(_event(e, s["id"], zone) for e in s["events"]))
         for s in taken(raw["sessions"]))
     programme = Programme(conference, sessions, tuple(SourceRecord(**r) for r in raw["sources"]))
     check_programme(programme)
     return programme
+
+
+def _event(raw: dict | Event, session_id: str, zone) -> Event:
+    if not isinstance(raw, Event):
+        return event_from_json(raw, session_id, zone)
+    if raw.session_id != session_id:  # the session's id given again after its events
+        return replace(raw, session_id=session_id)
+    return raw
+
+
+class EventsAsParsed:
+    """Turns each event into an `Event` as soon as the parser has read it, so that the parsed
+    dictionaries of 15,000 events (some 45 MB) are never held at once, and an event equal to
+    one of the `previous` programme is that very object: a worker reloading its data holds
+    the old programme and the new, and they share all that did not change.
+
+    It can only when the file gives its format and conference before its sessions, and a
+    session its id before its events, as `dumps` writes them; in any other order the events
+    stay dictionaries, converted by `programme_from_json` as before. Repeated strings
+    (types, rooms, tracks, labels) and people are shared too.
+    """
+
+    def __init__(self, previous: Programme | None = None):
+        self.previous = {} if previous is None else previous.events_by_id
+        self.top: dict = {}
+        self.zone = None
+        self.session_id: tuple | None = None  # (its index, its id)
+        self.shared: dict = {} if previous is None else {author: author for author in previous.authors}
+
+    def __call__(self, path: tuple, value: object) -> object:
+        match path:
+            case ("format" | "conference" as key,):
+                self.top[key] = value
+                self.zone = self._zone()
+            case ("sessions", int(index), "id"):
+                self.session_id = (index, value)
+            case ("sessions", int(index), "events", int()) if self.zone and self.session_id \
+                    and self.session_id[0] == index and isinstance(value, dict):
+                return self.event(value, self.session_id[1])
+        return value
+
+    def _zone(self):
+        """The conference's zone once both are read and the format is today's; a second
+        conference after events were converted would change what they mean: refused."""
+        if self.zone is not None:
+            raise ValueError("the file gives its format or conference twice")
+        conference = self.top.get("conference")
+        if self.top.get("format") == FORMAT and isinstance(conference, dict) \
+                and isinstance(conference.get("timezone"), str):
+            try:
+                return pytz.timezone(conference["timezone"])
+            except pytz.UnknownTimeZoneError:
+                return None  # refused with its reason by programme_from_json
+        return None
+
+    def event(self, raw: dict, session_id: str) -> Event:
+        event = event_from_json(raw, session_id, self.zone, self.share)
+        old = self.previous.get(event.id)
+        return old if old == event else event
+
+    def share(self, value):
+        return self.shared.setdefault(value, value)
 
 
 def check_programme(programme: Programme) -> None:
@@ -236,99 +301,174 @@ def check_programme(programme: Programme) -> None:
         raise ValueError(f"Q&As cover unknown events {sorted(dangling)}")
 
 
-def read_utf8(path: Path | str, digest: Hash | None = None) -> str:
-    """The file's text, decoded a megabyte at a time: decoding 40 MB at once holds the
-    interpreter for a tenth of a second, in which a reloading worker answers nothing.
-    `digest`, if given, is updated with the bytes read: the key of the very bytes parsed
-    (pieces.py), without reading the file twice."""
+def utf8_parts(path: Path | str, digest: Hash | None = None) -> Iterator[str]:
+    """The file's text, a megabyte at a time: decoding 40 MB at once holds the interpreter for
+    a tenth of a second, in which a reloading worker answers nothing, and the text whole is
+    never needed (`parse_piecewise`). `digest`, if given, is updated with the bytes read: the
+    key of the very bytes parsed (pieces.py), without reading the file twice."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    parts = []
     with open(path, "rb") as file:
-        for chunk in iter(partial(file.read, 2**20), b""):
+        for chunk in iter(partial(file.read, PART_BYTES), b""):
             if digest:
                 digest.update(chunk)
-            parts.append(decoder.decode(chunk))
-    parts.append(decoder.decode(b"", final=True))
-    return "".join(parts)
+            yield decoder.decode(chunk)
+    yield decoder.decode(b"", final=True)
 
 
+PART_BYTES = 2**20
 _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\n\r]*")
 NESTING_PARSED_PIECEWISE = 4  # file, sessions, a session, its events: each event one call of the parser
 
 
-def parse_piecewise(text: str) -> object:
-    """`json.loads(text)`, the outer objects and arrays taken apart here and each event
-    parsed by itself. One call into the parser holds the interpreter until it returns:
-    for a 40 MB file over a second, in which a worker reloading its data (live.py)
-    answered no request."""
-    value, end = _value(text, 0, NESTING_PARSED_PIECEWISE)
-    end = _SPACE.match(text, end).end()
-    if end != len(text):
-        raise json.JSONDecodeError("Extra data", text, end)
-    return value
+class EmptyText(json.JSONDecodeError):
+    """Nothing but white space to parse."""
 
 
-def _value(text: str, start: int, depth: int) -> tuple[object, int]:
-    start = _SPACE.match(text, start).end()
-    if depth and text.startswith("{", start):
-        return _members(text, start + 1, depth - 1, {})
-    if depth and text.startswith("[", start):
-        return _members(text, start + 1, depth - 1, [])
-    try:
-        return _DECODER.raw_decode(text, start)
-    except StopIteration:  # what raw_decode raises at the end of the text
-        raise json.JSONDecodeError("Expecting value", text, start) from None
+def parse_piecewise(parts: Iterable[str], on_value: Callable[[tuple, object], object] | None = None) -> object:
+    """`json.loads("".join(parts))`, the outer objects and arrays taken apart here and each
+    event parsed by itself, holding only the text not yet parsed.
+
+    One call into the parser holds the interpreter until it returns: for a 40 MB file over
+    a second, in which a worker reloading its data (live.py) answered no request. And the
+    text whole is 40 MB more, twice while it is joined. `on_value(path, value)`, if given,
+    is called with each value parsed piecewise (the file's, its sessions', their events'),
+    its path of keys and indexes, and returns what to keep in its place (`EventsAsParsed`).
+    """
+    return _Parser(parts, on_value or (lambda path, value: value)).parse()
 
 
-def _members(text: str, start: int, depth: int, into: dict | list) -> tuple[dict | list, int]:
-    """An object's members or an array's elements, from after its opening bracket."""
-    closing, position = ("}" if isinstance(into, dict) else "]"), _SPACE.match(text, start).end()
-    if text.startswith(closing, position):
-        return into, position + 1
-    while True:
-        if isinstance(into, dict):
-            key, position = _value(text, position, 0)
-            if not isinstance(key, str):
-                raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, position)
-            position = _SPACE.match(text, position).end()
-            if not text.startswith(":", position):
-                raise json.JSONDecodeError("Expecting ':' delimiter", text, position)
-            into[key], position = _value(text, position + 1, depth)
+class _Parser:
+    """A window on the text: the parts not yet parsed, joined only where a value spans two."""
+
+    def __init__(self, parts: Iterable[str], on_value: Callable[[tuple, object], object]):
+        self.parts = iter(parts)
+        self.on_value = on_value
+        self.text = ""  # the window: the whole text from `offset` on, as far as read
+        self.offset = 0  # characters before the window
+        self.lines = 0  # newlines before it
+        self.line_start = 0  # where the line of the window's first character starts
+        self.ended = False  # all parts read
+
+    def parse(self) -> object:
+        position = self._space(0)
+        if position == len(self.text):
+            raise EmptyText("Expecting value", "", 0)
+        value, position = self._value(position, NESTING_PARSED_PIECEWISE, ())
+        position = self._space(position)
+        if position != len(self.text):
+            raise self._error("Extra data", position)
+        return value
+
+    def _more(self, position: int) -> int:
+        """Drop the window before `position` and read on, at least as much again as is left
+        (a value spanning parts is parsed again from its start, so a big one is not parsed
+        once per part); `position`'s place in the new window, 0. Needs not `self.ended`."""
+        last_newline = self.text.rfind("\n", 0, position)
+        if last_newline >= 0:
+            self.lines += self.text.count("\n", 0, position)
+            self.line_start = self.offset + last_newline + 1
+        self.offset += position
+        left, added, wanted = self.text[position:], [], max(len(self.text) - position, 1)
+        while wanted > 0:
+            part = next(self.parts, None)
+            if part is None:
+                self.ended = True
+                break
+            added.append(part)
+            wanted -= len(part)
+        self.text = left + "".join(added)
+        return 0
+
+    def _space(self, position: int) -> int:
+        """The position after any white space from `position`, reading on if it ends the window."""
+        while True:
+            position = _SPACE.match(self.text, position).end()
+            if position < len(self.text) or self.ended:
+                return position
+            position = self._more(position)
+
+    def _decoded(self, position: int) -> tuple[object, int]:
+        """The value at `position` by one call of the parser, reading on while the window
+        cuts it: a number may go on beyond the window (after "1", "1." or "1e+")."""
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.text, position)
+            except json.JSONDecodeError as error:
+                if self.ended:
+                    raise self._error(error.msg, error.pos) from None
+            else:
+                if end + 2 < len(self.text) or self.ended:
+                    return value, end
+            position = self._more(position)
+
+    def _error(self, message: str, position: int) -> json.JSONDecodeError:
+        """`json.loads`' error, placed in the whole text; it keeps none of the text."""
+        newline = self.text.rfind("\n", 0, position)
+        line = self.lines + self.text.count("\n", 0, position) + 1
+        column = position - newline if newline >= 0 else self.offset + position - self.line_start + 1
+        error = json.JSONDecodeError(message, "", 0)
+        error.pos, error.lineno, error.colno = self.offset + position, line, column
+        error.args = (f"{message}: line {line} column {column} (char {error.pos})",)
+        return error
+
+    def _value(self, position: int, depth: int, path: tuple) -> tuple[object, int]:
+        position = self._space(position)
+        if depth and self.text.startswith("{", position):
+            value, position = self._members(position + 1, depth - 1, {}, path)
+        elif depth and self.text.startswith("[", position):
+            value, position = self._members(position + 1, depth - 1, [], path)
         else:
-            value, position = _value(text, position, depth)
-            into.append(value)
-        position = _SPACE.match(text, position).end()
-        if text.startswith(closing, position):
+            value, position = self._decoded(position)
+        return self.on_value(path, value), position
+
+    def _members(self, position: int, depth: int, into: dict | list, path: tuple) -> tuple[dict | list, int]:
+        """An object's members or an array's elements, from after its opening bracket."""
+        closing, position = ("}" if isinstance(into, dict) else "]"), self._space(position)
+        if self.text.startswith(closing, position):
             return into, position + 1
-        if not text.startswith(",", position):
-            raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
-        position += 1
+        while True:
+            if isinstance(into, dict):
+                key_at = self._space(position)
+                key, position = self._decoded(key_at) if self.text.startswith('"', key_at) else (None, key_at)
+                if not isinstance(key, str):
+                    raise self._error("Expecting property name enclosed in double quotes", position)
+                position = self._space(position)
+                if not self.text.startswith(":", position):
+                    raise self._error("Expecting ':' delimiter", position)
+                into[key], position = self._value(position + 1, depth, (*path, key))
+            else:
+                value, position = self._value(position, depth, (*path, len(into)))
+                into.append(value)
+            position = self._space(position)
+            if self.text.startswith(closing, position):
+                return into, position + 1
+            if not self.text.startswith(",", position):
+                raise self._error("Expecting ',' delimiter", position)
+            position += 1
 
 
-def load_programme(path: Path | str, max_bytes: int = MAX_DATA_BYTES, digest: Hash | None = None) -> Programme:
+def load_programme(path: Path | str, max_bytes: int = MAX_DATA_BYTES, digest: Hash | None = None,
+                   previous: Programme | None = None) -> Programme:
     """The programme in `path`, or `DataFileError` saying what is wrong with the file.
     A file over `max_bytes` is refused unread: loading it could cost a worker its memory,
-    and a killed worker takes its requests with it. `digest` is updated with the file's bytes."""
+    and a killed worker takes its requests with it. `digest` is updated with the file's bytes.
+    Events equal to those of `previous` (the programme being replaced) are its own objects."""
     try:
         size = os.stat(path).st_size
         if size > max_bytes:
             raise DataFileError(path, f"it is {size:,} bytes, over the limit of {max_bytes:,} "
                                       "(FEEDSVC_MAX_DATA_BYTES); not loaded")
-        text = read_utf8(path, digest)
+        raw = parse_piecewise(utf8_parts(path, digest), EventsAsParsed(previous))
+        return programme_from_json(raw)
     except OSError as error:
         raise DataFileError(path, f"cannot read it ({error})") from error
     except UnicodeDecodeError as error:
         raise DataFileError(path, f"not UTF-8 text ({error})") from error
-    if not text or text.isspace():  # not strip(): a copy of the whole text
-        raise DataFileError(path, "it is empty")
-    try:
-        raw = parse_piecewise(text)
-        del text  # 40 MB at 15,000 events, no longer needed while the programme is built
+    except EmptyText as error:
+        raise DataFileError(path, "it is empty") from error
     except json.JSONDecodeError as error:
         raise DataFileError(path, f"not valid JSON (truncated?): {error}") from error
-    try:
-        return programme_from_json(raw)
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         reason = f"missing field {error}" if isinstance(error, KeyError) else str(error)
         raise DataFileError(path, f"not a valid programme: {reason}") from error

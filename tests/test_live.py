@@ -156,3 +156,24 @@ def test_an_old_programmes_events_are_let_go_once_it_is_gone(data_file):
     finally:
         if collecting:
             gc.enable()
+
+
+def test_a_reload_shares_with_the_old_data_all_that_did_not_change(tmp_path):
+    """A worker reloading holds the old programme and the new: what did not change is held once.
+    The retitled event and its piece are new; every other event, person and piece is the very
+    object the old data held, and the feeds are what a fresh load serves."""
+    data = tmp_path / "programme.json"
+    write_programme(generate(300), data)
+    live = LiveCatalog(data, INTERVAL)
+    old = live.current()
+    changed = old.programme.events[7].id
+    retitled(data, changed, "Retitled")
+    new = reloaded(live)
+    pairs = list(zip(old.programme.events, new.programme.events))
+    assert len(pairs) == 300 and [o.id for o, n in pairs] == [n.id for o, n in pairs]
+    assert [o.id for o, n in pairs if o is not n] == [changed]
+    assert [o.id for (o, _), p, q in zip(pairs, old.renderer.pieces, new.renderer.pieces) if p is not q] == [changed]
+    authors = {id(a) for e in old.programme.events for a in e.authors}
+    assert all(id(a) in authors for e in new.programme.events for a in e.authors)
+    fresh = LiveCatalog(data, 0).current()
+    assert new.renderer.pieces == fresh.renderer.pieces and new.programme == fresh.programme

@@ -106,22 +106,67 @@ JSON_VALUES = st.recursive(
     max_leaves=20)
 
 
-@given(JSON_VALUES, st.sampled_from([None, 0, 2]))
-def test_parsing_piecewise_reads_what_json_loads_reads(value, indent):
+def cut(text: str, size: int) -> list[str]:
+    """`text` in parts of `size` characters, as the file is read."""
+    return [text[start:start + size] for start in range(0, len(text), size)] or [""]
+
+
+@given(JSON_VALUES, st.sampled_from([None, 0, 2]), st.integers(1, 40))
+def test_parsing_piecewise_reads_what_json_loads_reads(value, indent, size):
+    """Whatever parts the text comes in: a value may span any number of them."""
     text = json.dumps(value, indent=indent)
-    assert parse_piecewise(text) == json.loads(text)
+    assert parse_piecewise(cut(text, size)) == json.loads(text)
 
 
 @given(JSON_VALUES, st.data())
 def test_parsing_piecewise_refuses_what_json_loads_refuses(value, data):
-    """Cut, or with a byte put in, as a damaged file would be: the same verdict as json.loads."""
+    """Cut, or with a byte put in, as a damaged file would be: the same verdict as json.loads,
+    and an error at the same line, column and character however the text is read."""
     text = json.dumps({"sessions": [value, {"events": [value]}]}, indent=1)
     where = data.draw(st.integers(0, len(text)))
     damaged = data.draw(st.sampled_from([text[:where], text[:where] + data.draw(st.sampled_from(",:]}[{\"x ")) + text[where:]]))
+    parts = cut(damaged, data.draw(st.integers(1, 60)))
     try:
         expected = json.loads(damaged)
-    except json.JSONDecodeError:
-        with pytest.raises(json.JSONDecodeError):
-            parse_piecewise(damaged)
+    except json.JSONDecodeError as error:
+        with pytest.raises(json.JSONDecodeError) as caught:
+            parse_piecewise(parts)
+        assert (caught.value.lineno, caught.value.colno, caught.value.pos) == (error.lineno, error.colno, error.pos)
     else:
-        assert parse_piecewise(damaged) == expected
+        assert parse_piecewise(parts) == expected
+
+
+def test_a_file_in_any_order_of_keys_loads_the_same(tmp_path):
+    """Events are converted as they are parsed when the file gives its format and conference
+    first, and a session its id first, as the writer does; in any other order they are
+    converted after, to the same programme."""
+    written = programme_to_json(load_programme(SHIPPED_DATA))
+    backwards = {key: written[key] for key in reversed(written)}
+    backwards["sessions"] = [{key: s[key] for key in reversed(s)} for s in written["sessions"]]
+    path = tmp_path / "programme.json"
+    path.write_text(json.dumps(backwards), encoding="utf-8")
+    assert load_programme(path) == load_programme(SHIPPED_DATA)
+
+
+def test_a_file_that_gives_its_conference_twice_is_refused(tmp_path):
+    """Its events may have been read in the first one's zone: refused, never served so."""
+    text = SHIPPED_DATA.read_text(encoding="utf-8")
+    path = tmp_path / "programme.json"
+    path.write_text(text.rstrip().removesuffix("}") + ', "conference": {"name": "X", "venue": "", "timezone": "UTC"}}',
+                    encoding="utf-8")
+    with pytest.raises(DataFileError, match=r"not a valid programme: the file gives its format or conference twice$"):
+        load_programme(path)
+
+
+def test_a_session_that_gives_its_id_again_after_its_events_keeps_the_last(tmp_path):
+    """As json.loads reads repeated keys: the last wins, and its events belong to it."""
+    text = SHIPPED_DATA.read_text(encoding="utf-8")
+    raw = json.loads(text)
+    session = raw["sessions"][0]
+    path = tmp_path / "programme.json"
+    body = json.dumps(raw, indent=2)
+    path.write_text(body.replace('"events": [', '"events": [', 1).rstrip().removesuffix("}").rstrip().removesuffix("]")
+                    .rstrip().removesuffix("}") + ', "id": "renamed"}]}', encoding="utf-8")
+    programme = load_programme(path)
+    assert [s.id for s in programme.sessions] == ["renamed"]
+    assert {e.session_id for e in programme.events} == {"renamed"} and session["id"] != "renamed"
