@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from bench.procfile import family, fetch, procfile_command, start_server, status_kb, stop_server, wait_until_up
 from bench.reload import Revalidations
 from bench.run import OUT, data_file, wrk
+from feedsvc.pieces import prepare
 from feedsvc.store import load_programme
 
 HEAVY = ("/", "/api/events", "/calendar.ics")
@@ -88,6 +89,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     options = parser.parse_args()
     data = data_file(options.events)
+    prepare(data.read_bytes(), data)  # its rendered pieces, as the importer writes them: start-up as deployed
     event_id = load_programme(data).events[0].id
     began = time.monotonic()
     process, base = start_server({"FEEDSVC_DATA": str(data)}, command=command(options.threads))

@@ -50,7 +50,7 @@ def sizes_table(events: int, catalog: Catalog) -> None:
     for kind, body in kinds(catalog).items():
         cells = [f"{len(body):12,d}"]
         for coding in CODINGS.values():
-            encoded = coding.compress(body) if len(body) >= SMALLEST_COMPRESSED else body
+            encoded = coding.compress((body,)) if len(body) >= SMALLEST_COMPRESSED else body
             cells.append(f"{len(encoded):12,d} ({len(encoded) / len(body):.3f})")
         print(f"  {kind:12} " + " ".join(f"{cell:>20}" for cell in cells))
 
@@ -61,7 +61,7 @@ def compression_cpu(catalog: Catalog) -> None:
     bodies = [body for body in bodies if len(body) >= SMALLEST_COMPRESSED]
     total = sum(map(len, bodies))
     for coding in CODINGS.values():
-        seconds, encoded = timed(lambda: [coding.compress(body) for body in bodies])
+        seconds, encoded = timed(lambda: [coding.compress((body,)) for body in bodies])
         print(f"  every readable feed in {coding.name:4}: {len(bodies):,d} bodies, {total / 2**20:,.1f} MiB -> "
               f"{sum(map(len, encoded)) / 2**20:,.1f} MiB, {seconds:.2f} s CPU")
 

@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .accesslog import AccessLog
+from .feeds import STREAMED_FROM_BYTES
 from .live import LiveCatalog
 from .replay import Replay
 from .store import MAX_DATA_BYTES
@@ -22,7 +23,7 @@ SHIPPED_DATA = PROJECT_ROOT / "data" / "programme.json"
 def create_app(test_config: dict | None = None) -> Flask:
     """The application. Configuration: defaults, then the environment
     (FEEDSVC_DATA, FEEDSVC_BASE_URL, FEEDSVC_RELOAD_SECONDS, FEEDSVC_TRUSTED_PROXIES,
-    FEEDSVC_MAX_DATA_BYTES),
+    FEEDSVC_MAX_DATA_BYTES, FEEDSVC_STREAMED_FROM_BYTES),
     then `test_config`.
 
     The data is loaded and rendered here, once: a bad data file stops the
@@ -37,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         RELOAD_SECONDS=float(os.environ.get("FEEDSVC_RELOAD_SECONDS", "2")),
         TRUSTED_PROXIES=os.environ.get("FEEDSVC_TRUSTED_PROXIES", "0"),
         MAX_DATA_BYTES=int(os.environ.get("FEEDSVC_MAX_DATA_BYTES", MAX_DATA_BYTES)),
+        STREAMED_FROM_BYTES=int(os.environ.get("FEEDSVC_STREAMED_FROM_BYTES", STREAMED_FROM_BYTES)),
     )
     if test_config:
         app.config.from_mapping(test_config)
@@ -48,7 +50,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.logger.setLevel(logging.INFO)
     if _serving():
         live = app.extensions["feedsvc"] = LiveCatalog(app.config["DATA"], app.config["RELOAD_SECONDS"],
-                                                       app.config["MAX_DATA_BYTES"])
+                                                       app.config["MAX_DATA_BYTES"], app.config["STREAMED_FROM_BYTES"])
         app.wsgi_app = AccessLog(Replay(app.wsgi_app, live))
     trust_proxies(app, app.config["TRUSTED_PROXIES"])  # outermost: the rest sees the client's host
     return app

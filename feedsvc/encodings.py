@@ -4,6 +4,8 @@ Each coding is one entry: its name in `Accept-Encoding`, the suffix of its file
 in the static export, and a deterministic `compress`, so the same bytes always
 compress to the same bytes: a representation's strong ETag names them, and the
 export's `.gz` and `.br` siblings are byte-identical to what the service sends.
+`compress` takes the body in parts, as a big feed is assembled: a 31 MB body is
+never joined only to be compressed.
 
 Levels, measured on the whole feed of 15,000 events (31 MB; `python -m bench.wire`,
 docs/performance.md): brotli at quality 5 costs about what gzip -6 does (0.83 s
@@ -14,8 +16,8 @@ once anyway, and no calendar client asks for it.
 """
 from __future__ import annotations
 
-import gzip
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import brotli
@@ -29,16 +31,39 @@ SMALLEST_COMPRESSED = 1024  # bytes: below this the header overhead outweighs th
 class Coding:
     name: str  # as in Accept-Encoding and Content-Encoding
     suffix: str  # the static export's sibling file: feed.ics.gz
-    compress: Callable[[bytes], bytes]
+    compress: Callable[[Iterable[bytes]], bytes]  # the body's parts, in order
 
 
-def gzip_bytes(body: bytes) -> bytes:
-    """gzip -6 with no timestamp: the same body always gives the same bytes."""
-    return gzip.compress(body, compresslevel=6, mtime=0)
+def gzip_bytes(parts: Iterable[bytes]) -> bytes:
+    """gzip -6 with no timestamp (zlib's gzip wrapper, as `gzip.compress(mtime=0)` uses):
+    the same body always gives the same bytes."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return b"".join([*map(compressor.compress, parts), compressor.flush()])
 
 
-def brotli_bytes(body: bytes) -> bytes:
-    return brotli.compress(body, mode=brotli.MODE_TEXT, quality=5)
+def brotli_bytes(parts: Iterable[bytes]) -> bytes:
+    """brotli's output depends on how its input is cut (zlib's does not): fed in blocks of
+    one size, the same body gives the same bytes however its parts came."""
+    compressor = brotli.Compressor(mode=brotli.MODE_TEXT, quality=5)
+    return b"".join([*map(compressor.process, blocks(parts, BROTLI_BLOCK_BYTES)), compressor.finish()])
+
+
+BROTLI_BLOCK_BYTES = 2**20
+
+
+def blocks(parts: Iterable[bytes], size: int) -> Iterable[bytes]:
+    """The bytes of `parts` cut anew into blocks of `size` (the last one shorter)."""
+    pending, length = [], 0
+    for part in parts:
+        pending.append(part)
+        length += len(part)
+        if length >= size:
+            joined = b"".join(pending)
+            cut = length - length % size
+            yield from (joined[start:start + size] for start in range(0, cut, size))
+            pending, length = [joined[cut:]], length - cut
+    if length:
+        yield b"".join(pending)
 
 
 # In the order preferred when a client rates several the same.

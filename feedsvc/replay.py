@@ -77,7 +77,7 @@ class Replay:
         answer = catalog.answers.get(key)
         if answer is not None:
             start_response(answer.status, list(answer.headers))
-            return [] if answer.feed is None else [catalog.bodies.body(answer.feed, answer.coding)]
+            return [] if answer.feed is None else catalog.bodies.sendable(answer.feed, answer.coding)
         return self._answer_and_keep(environ, start_response, catalog, key)
 
     def _answer_and_keep(self, environ: dict, start_response, catalog: Catalog, key: tuple):

@@ -92,8 +92,13 @@ def send_body(sent: Body, content_type: str, download_name: str | None = None) -
     negotiated = sent.size >= SMALLEST_COMPRESSED  # a smaller body is sent as it is, to anyone
     coding = chosen(request.environ.get("HTTP_ACCEPT_ENCODING"), sent.size)
     headers = body_headers(sent.etag, sent.last_modified, content_type, download_name, coding, negotiated)
-    return Response(catalog().bodies.body(sent, coding) if modified else b"", status=200 if modified else 304,
-                    headers=list(headers))
+    if not modified:
+        return Response(b"", status=304, headers=list(headers))
+    body = catalog().bodies.sendable(sent, coding)
+    response = Response(body, headers=list(headers))
+    if not isinstance(body, list):  # sent as it is assembled; its length is known all the same
+        response.content_length = sent.size
+    return response
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,9 @@ class Rendered:
 
     def body(self) -> bytes:
         return self.content
+
+    def parts(self) -> tuple[bytes]:
+        return (self.content,)
 
 
 def send_representation(body: bytes, content_type: str, last_modified: datetime) -> Response:

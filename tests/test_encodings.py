@@ -9,6 +9,9 @@ import pytest
 from feedsvc import create_app
 from feedsvc.encodings import chosen
 from bench.procfile import fetch
+from bench.synthetic import generate
+from feedsvc.feeds import BodyCache, Catalog
+from feedsvc.query import FeedQuery
 
 from .conftest import parse_both
 
@@ -135,3 +138,62 @@ def test_the_page_and_the_api_are_compressed_the_same_way(client, url, coding):
     again = client.get(url, headers={"Accept-Encoding": "gzip" if coding == "br" else "br",
                                      "If-None-Match": sent.headers["ETag"]})
     assert (again.status_code, again.data) == (304, b"")
+
+
+@pytest.fixture(scope="module")
+def streaming_client():
+    """The shipped data, with every identity body of 10,000 bytes or more sent in parts."""
+    return create_app({"TESTING": True, "STREAMED_FROM_BYTES": 10_000}).test_client()
+
+
+@pytest.mark.parametrize("url", ["/calendar.ics", "/calendar.ics?alarm=15", "/types/spotlight.ics"])
+def test_a_big_identity_body_is_sent_in_parts_with_its_length(client, streaming_client, url):
+    """The same bytes and headers as sent whole, Content-Length included; a coded body and a
+    small one are still sent whole (and kept); a HEAD says the same length."""
+    whole, parts = client.get(url), streaming_client.get(url)
+    assert (kept(client, whole), kept(streaming_client, parts)) == (True, False)
+    assert parts.data == whole.data and parse_both(parts.data) == parse_both(whole.data)
+    assert parts.headers == whole.headers and parts.headers["Content-Length"] == str(len(whole.data))
+    assert streaming_client.head(url).headers["Content-Length"] == str(len(whole.data))
+    assert streaming_client.get(url).data == whole.data  # replayed: in parts again
+    coded = streaming_client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert kept(streaming_client, coded) and gzip.decompress(coded.data) == whole.data
+    assert kept(streaming_client, streaming_client.get("/events/meshsdf.ics"))
+
+
+def kept(client, sent) -> bool:
+    """Whether the body `sent` was kept whole, as bodies sent whole are (and those sent in parts never)."""
+    etag, _, coding = sent.headers["ETag"].strip('"').partition("-")
+    bodies = client.application.extensions["feedsvc"].current().bodies
+    return bodies._bodies.get((etag, coding or "identity")) == sent.data
+
+
+def test_one_body_at_a_time_is_sent_in_parts_and_the_others_whole():
+    """A body sent in parts holds a server thread until its last part is handed over (to a slow
+    client, for as long as it reads): while one does, the next is sent whole, and a client
+    that goes frees the stream."""
+    feed = Catalog(generate(300)).feed(FeedQuery(), "https://feeds.example.org")  # some 600 KB: 3 parts
+    bodies = BodyCache(streamed_from=10_000)
+    first = bodies.sendable(feed, "identity")
+    started = next(first)
+    assert list(bodies.sendable(feed, "identity")) == [feed.body()]  # the stream is taken: whole
+    assert b"".join([started, *first]) == feed.body()
+    parts = list(bodies.sendable(feed, "identity"))
+    assert len(parts) > 1 and b"".join(parts) == feed.body()  # freed at the last part
+    gone = bodies.sendable(feed, "identity")
+    next(gone)
+    gone.close()  # the client went
+    assert len(list(bodies.sendable(feed, "identity"))) > 1
+    assert bodies._bodies.get((feed.etag, "identity")) is None  # never kept whole
+
+
+@pytest.mark.parametrize("alarm", [None, 10])
+@pytest.mark.parametrize("size", [1, 3000, 10**9])
+def test_a_feeds_parts_are_its_body(alarm, size):
+    """However small or big the parts, one or many events, an empty feed."""
+    catalog = create_app({"TESTING": True}).extensions["feedsvc"].current()
+    for args in [(), (("type", "oral"),), (("q", "nothing-matches-this"),), (("event", "meshsdf"),)]:
+        query = catalog.query(args + ((("alarm", str(alarm)),) if alarm else ()), ("alarm", "type", "q", "event"))
+        feed = catalog.feed(query, "https://feeds.example.org")
+        assert b"".join(feed.parts(size)) == feed.body()
+        assert all(len(part) >= size for part in list(feed.parts(size))[:-1])

@@ -5,18 +5,21 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
 import time
 import urllib.error
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 import pytest
 
 from feedsvc import SHIPPED_DATA, create_app
+from feedsvc.pieces import prepare
 from feedsvc.store import write_programme
 
 from .conftest import expected_times, parse_both
@@ -24,7 +27,7 @@ from bench.procfile import family
 from bench.synthetic import generate
 from bench.stops import stops
 
-from .serving import (fetch, idle_connections, p99_seconds, raised_file_limit, raw_status, seconds_until_closed,
+from .serving import (address, fetch, idle_connections, p99_seconds, raised_file_limit, raw_status, seconds_until_closed,
                       start_server, still_open, stop_server, wait_until_up)
 
 
@@ -213,3 +216,55 @@ def test_thousands_of_idle_connections_do_not_hold_up_a_request():
                 assert (count, still_open(idle)) == (5000, 5000) and p99 < 0.1
         finally:
             stop_server(process)
+
+
+def test_slow_downloads_of_a_big_feed_hold_up_no_other_request(tmp_path):
+    """The whole feed of 3,500 events (7 MB) is sent in parts, which holds a server thread for as
+    long as the client reads; four clients that read nothing hold at most one thread per worker
+    (the next download is sent whole), so another download, revalidations and health checks are
+    answered at once. Sent in parts without a bound, two of them on one worker took both its
+    threads and every request it got waited for them."""
+    data = tmp_path / "programme.json"
+    write_programme(generate(3500), data)
+    prepare(data.read_bytes(), data)  # as the importer does: the workers start without rendering
+    with tempfile.TemporaryFile("w+") as output:
+        process, base = start_server({"FEEDSVC_DATA": str(data)}, stdout=output)
+        try:
+            wait_until_up(f"{base}/healthz", process, 60)
+            status, headers, whole = fetch(f"{base}/calendar.ics")
+            assert status == 200 and int(headers["Content-Length"]) == len(whole) > 6 * 2**20
+            with stalled_downloads(base, "/calendar.ics", 4):
+                again = fetch(f"{base}/calendar.ics")
+                assert (again[0], again[2]) == (200, whole)
+                etag = {"If-None-Match": headers["ETag"]}
+                times = [seconds(lambda: fetch(f"{base}/calendar.ics", etag)[0] == 304) for _ in range(10)]
+                times += [seconds(lambda: fetch(f"{base}/healthz")[0] == 200) for _ in range(10)]
+                assert max(times) < 2, times
+        finally:
+            stop_server(process)
+
+
+def seconds(request) -> float:
+    """How long `request()` took; it must return True (the answer was the one expected)."""
+    started = time.monotonic()
+    assert request()
+    return time.monotonic() - started
+
+
+@contextmanager
+def stalled_downloads(base: str, path: str, count: int):
+    """`count` clients that ask for `path` and then read nothing (a receive buffer of 4 KB), as a
+    client on a slow link does for minutes."""
+    connections = []
+    try:
+        for _ in range(count):
+            connection = socket.socket()
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            connection.connect(address(base))
+            connection.sendall(f"GET {path} HTTP/1.1\r\nHost: feedsvc\r\n\r\n".encode())
+            connections.append(connection)
+        time.sleep(1)  # their answers under way
+        yield
+    finally:
+        for connection in connections:
+            connection.close()
