@@ -77,6 +77,11 @@ def revalidations(base: str, path: str, seconds: float) -> Measured:
     return Measured(len(latencies) / seconds, latencies[int(len(latencies) * 0.99)] * 1000, latencies[-1] * 1000)
 
 
+def peak_rss(process) -> str:
+    """Each worker's peak resident memory so far, in MB: which phase of the load raised it."""
+    return ", ".join(f"{status_kb(pid, 'VmHWM') / 1024:.0f}" for pid in sorted(family(process.pid) - {process.pid}))
+
+
 def command(threads: int | None) -> str:
     base = procfile_command()
     return base if threads is None else re.sub(r"--blocking-threads \d+", f"--blocking-threads {threads}", base)
@@ -97,11 +102,13 @@ def main() -> None:
         wait_until_up(f"{base}/healthz", process, seconds=300)
         print(f"{options.events} events; {command(options.threads)}")
         print(f"start to first 200: {time.monotonic() - began:.1f} s")
+        peaks = {"started": peak_rss(process)}
         path = f"/events/{event_id}.ics"
         load = argparse.Namespace(connections=8, seconds=options.seconds)
         idle = revalidations(base, path, options.seconds)
         with heavy_clients(base, options.seconds) as heavy:
             busy = revalidations(base, path, options.seconds)
+        peaks["304s and heavy answers"] = peak_rss(process)
         print(f"304s alone:           {idle}")
         print(f"304s beside 2 heavy:  {busy} ({busy.rate / idle.rate:.0%} of alone; "
               f"{heavy.answers} heavy answers in {options.seconds + 2} s, {', '.join(HEAVY)} in turn)")
@@ -111,8 +118,11 @@ def main() -> None:
             size = len(fetch(typed, headers)[2])
             print(f"type feed, {name:8}: {measured.requests_per_s:9.0f} req/s, p99 {measured.p99_ms:8.1f} ms, "
                   f"{size:,d} bytes")
+            peaks[f"type feed, {name}"] = peak_rss(process)
         for pid in sorted(family(process.pid) - {process.pid}):
             print(f"worker {pid}: peak RSS {status_kb(pid, 'VmHWM') / 1024:.0f} MB, now {status_kb(pid, 'VmRSS') / 1024:.0f} MB")
+        for phase, figures in peaks.items():
+            print(f"  peak RSS per worker after {phase}: {figures}")
     finally:
         stop_server(process)
 

@@ -13,15 +13,15 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
-from functools import cached_property, lru_cache, partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Protocol
 
 from .encodings import CODINGS, IDENTITY
 from .filters import FILTERS
 from .ical import FeedMeta, FeedRenderer, RenderedFeed
-from .links import google_event_url
 from .model import Event, Programme
 from .pieces import event_pieces
 from .query import FeedQuery, parse_feed_query
@@ -31,7 +31,7 @@ FEED_CACHE_BYTES = 32 * 2**20  # rendered feeds kept (heads, digests, references
 QUERY_CACHE_SIZE = 1024  # distinct query strings kept, each with its parsed query
 BODY_CACHE_BYTES = 64 * 2**20  # assembled bodies kept, per process
 STREAMED_FROM_BYTES = 4 * 2**20  # identity bodies this big are sent in parts (BodyCache)
-STREAMS_AT_ONCE = 1  # per process: one fewer than the Procfile's --blocking-threads
+STREAMS_AT_ONCE = 2  # per process: one fewer than the Procfile's --blocking-threads
 ANSWER_CACHE_BYTES = 16 * 2**20  # answers kept for replay (feedsvc/replay.py), per process
 
 
@@ -74,6 +74,28 @@ class Bounded:
                 self._total -= self._costs.pop(dropped)
 
 
+class OneAtATime:
+    """A lock per key, for as long as some thread holds or waits for it."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._held: dict = {}  # key: [its lock, how many threads hold it or wait]
+
+    @contextmanager
+    def __call__(self, key) -> Iterator[None]:
+        with self._lock:
+            entry = self._held.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._lock:
+                entry[1] -= 1
+                if not entry[1]:
+                    del self._held[key]
+
+
 class Body(Protocol):
     """What the service sends: a feed (`RenderedFeed`) or a page or API answer (`views.Rendered`)."""
 
@@ -108,14 +130,21 @@ class BodyCache:
         """`streamed_from`: 0 sends every body whole (a server with one thread per worker)."""
         self.streamed_from = streamed_from or float("inf")
         self._bodies = Bounded(budget)
+        self._making = OneAtATime()
         self._streams = threading.BoundedSemaphore(streams)
 
     def body(self, sent: Body, coding: str = IDENTITY) -> bytes:
-        found = self._bodies.get((sent.etag, coding))
+        """Made by one thread while the others asking for it wait: eight calendars asking at
+        once for a new 20 MB feed compressed it eight times over, and held eight copies."""
+        key = (sent.etag, coding)
+        found = self._bodies.get(key)
         if found is None:
-            found = sent.body() if coding == IDENTITY else CODINGS[coding].compress(sent.parts())
-            if coding != IDENTITY or sent.size < self.streamed_from:
-                self._bodies.put((sent.etag, coding), found, len(found))
+            with self._making(key):
+                found = self._bodies.get(key)  # made while this thread waited
+                if found is None:
+                    found = sent.body() if coding == IDENTITY else CODINGS[coding].compress(sent.parts())
+                    if coding != IDENTITY or sent.size < self.streamed_from:
+                        self._bodies.put(key, found, len(found))
         return found
 
     def sendable(self, sent: Body, coding: str) -> list[bytes] | Iterator[bytes]:
@@ -173,11 +202,6 @@ class Catalog:
         programme = load_programme(path, max_bytes, digest, previous and previous.programme)
         pieces = event_pieces(programme, Path(path), digest.digest(), previous.renderer.pieces if previous else ())
         return cls(programme, pieces, streamed_from)
-
-    @cached_property
-    def google_links(self) -> dict[str, str]:
-        """Each event's Google new-event link, made once per data file: the page lists them all."""
-        return {event.id: google_event_url(event, self.programme) for event in self.programme.events}
 
     def feed_url(self, query: FeedQuery, base_url: str) -> str:
         query_string = query.query_string()

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import gzip
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import brotli
 import pytest
@@ -10,7 +12,7 @@ from feedsvc import create_app
 from feedsvc.encodings import chosen
 from bench.procfile import fetch
 from bench.synthetic import generate
-from feedsvc.feeds import BodyCache, Catalog
+from feedsvc.feeds import STREAMS_AT_ONCE, BodyCache, Catalog
 from feedsvc.query import FeedQuery
 
 from .conftest import parse_both
@@ -168,22 +170,21 @@ def kept(client, sent) -> bool:
     return bodies._bodies.get((etag, coding or "identity")) == sent.data
 
 
-def test_one_body_at_a_time_is_sent_in_parts_and_the_others_whole():
+def test_a_few_bodies_at_a_time_are_sent_in_parts_and_the_others_whole():
     """A body sent in parts holds a server thread until its last part is handed over (to a slow
-    client, for as long as it reads): while one does, the next is sent whole, and a client
-    that goes frees the stream."""
+    client, for as long as it reads): while `STREAMS_AT_ONCE` do, the next is sent whole, and a
+    client that goes frees its stream."""
     feed = Catalog(generate(300)).feed(FeedQuery(), "https://feeds.example.org")  # some 600 KB: 3 parts
     bodies = BodyCache(streamed_from=10_000)
-    first = bodies.sendable(feed, "identity")
-    started = next(first)
-    assert list(bodies.sendable(feed, "identity")) == [feed.body()]  # the stream is taken: whole
-    assert b"".join([started, *first]) == feed.body()
+    held = [bodies.sendable(feed, "identity") for _ in range(STREAMS_AT_ONCE)]
+    started = [next(stream) for stream in held]
+    assert list(bodies.sendable(feed, "identity")) == [feed.body()]  # every stream taken: whole
+    assert b"".join([started[0], *held[0]]) == feed.body()
     parts = list(bodies.sendable(feed, "identity"))
     assert len(parts) > 1 and b"".join(parts) == feed.body()  # freed at the last part
-    gone = bodies.sendable(feed, "identity")
-    next(gone)
-    gone.close()  # the client went
-    assert len(list(bodies.sendable(feed, "identity"))) > 1
+    for stream in held[1:]:
+        stream.close()  # the client went
+    assert all(len(list(bodies.sendable(feed, "identity"))) > 1 for _ in range(STREAMS_AT_ONCE))
     assert bodies._bodies.get((feed.etag, "identity")) is None  # never kept whole
 
 
@@ -197,3 +198,19 @@ def test_a_feeds_parts_are_its_body(alarm, size):
         feed = catalog.feed(query, "https://feeds.example.org")
         assert b"".join(feed.parts(size)) == feed.body()
         assert all(len(part) >= size for part in list(feed.parts(size))[:-1])
+
+
+def test_a_body_asked_for_by_many_at_once_is_compressed_once():
+    """Calendars polling a new feed at the same moment: one thread compresses it, the others wait
+    and send the very bytes it made (compressed by each, each would have its own)."""
+    feed = Catalog(generate(300)).feed(FeedQuery(), "https://feeds.example.org")
+    bodies, start = BodyCache(), threading.Barrier(8)
+
+    def ask(coding: str) -> bytes:
+        start.wait()
+        return bodies.body(feed, coding)
+    with ThreadPoolExecutor(8) as pool:
+        sent = list(pool.map(ask, ["br"] * 4 + ["gzip"] * 4))
+    assert len({id(body) for body in sent[:4]}) == len({id(body) for body in sent[4:]}) == 1
+    assert brotli.decompress(sent[0]) == gzip.decompress(sent[4]) == feed.body()
+    assert bodies._making._held == {}  # no lock left behind
