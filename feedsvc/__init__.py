@@ -11,7 +11,7 @@ from flask.cli import FlaskGroup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .accesslog import AccessLog
-from .feeds import STREAMED_FROM_BYTES
+from .feeds import Streaming
 from .live import LiveCatalog
 from .replay import Replay
 from .store import MAX_DATA_BYTES
@@ -23,7 +23,7 @@ SHIPPED_DATA = PROJECT_ROOT / "data" / "programme.json"
 def create_app(test_config: dict | None = None) -> Flask:
     """The application. Configuration: defaults, then the environment
     (FEEDSVC_DATA, FEEDSVC_BASE_URL, FEEDSVC_RELOAD_SECONDS, FEEDSVC_TRUSTED_PROXIES,
-    FEEDSVC_MAX_DATA_BYTES, FEEDSVC_STREAMED_FROM_BYTES),
+    FEEDSVC_MAX_DATA_BYTES, FEEDSVC_STREAMED_FROM_BYTES, FEEDSVC_STREAM_BYTES_PER_SECOND),
     then `test_config`.
 
     The data is loaded and rendered here, once: a bad data file stops the
@@ -38,7 +38,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         RELOAD_SECONDS=float(os.environ.get("FEEDSVC_RELOAD_SECONDS", "2")),
         TRUSTED_PROXIES=os.environ.get("FEEDSVC_TRUSTED_PROXIES", "0"),
         MAX_DATA_BYTES=int(os.environ.get("FEEDSVC_MAX_DATA_BYTES", MAX_DATA_BYTES)),
-        STREAMED_FROM_BYTES=int(os.environ.get("FEEDSVC_STREAMED_FROM_BYTES", STREAMED_FROM_BYTES)),
+        STREAMED_FROM_BYTES=int(os.environ.get("FEEDSVC_STREAMED_FROM_BYTES", Streaming.from_bytes)),
+        STREAM_BYTES_PER_SECOND=int(os.environ.get("FEEDSVC_STREAM_BYTES_PER_SECOND", Streaming.bytes_per_second)),
     )
     if test_config:
         app.config.from_mapping(test_config)
@@ -50,10 +51,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.logger.setLevel(logging.INFO)
     if _serving():
         live = app.extensions["feedsvc"] = LiveCatalog(app.config["DATA"], app.config["RELOAD_SECONDS"],
-                                                       app.config["MAX_DATA_BYTES"], app.config["STREAMED_FROM_BYTES"])
+                                                       app.config["MAX_DATA_BYTES"], streaming(app.config))
         app.wsgi_app = AccessLog(Replay(app.wsgi_app, live))
     trust_proxies(app, app.config["TRUSTED_PROXIES"])  # outermost: the rest sees the client's host
     return app
+
+
+def streaming(config) -> Streaming:
+    """How big uncompressed bodies go out, as configured (`feeds.Streaming`)."""
+    for name in ("STREAMED_FROM_BYTES", "STREAM_BYTES_PER_SECOND"):
+        if config[name] < 0:
+            raise ValueError(f"FEEDSVC_{name} must be a whole number of bytes, 0 or more (0: off), not {config[name]}")
+    return Streaming(from_bytes=config["STREAMED_FROM_BYTES"], bytes_per_second=config["STREAM_BYTES_PER_SECOND"])
 
 
 def trust_proxies(app: Flask, configured: int | str) -> None:

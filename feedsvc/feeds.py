@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import sys
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
 from pathlib import Path
@@ -30,8 +32,6 @@ from .store import MAX_DATA_BYTES, load_programme
 FEED_CACHE_BYTES = 32 * 2**20  # rendered feeds kept (heads, digests, references), per process
 QUERY_CACHE_SIZE = 1024  # distinct query strings kept, each with its parsed query
 BODY_CACHE_BYTES = 64 * 2**20  # assembled bodies kept, per process
-STREAMED_FROM_BYTES = 4 * 2**20  # identity bodies this big are sent in parts (BodyCache)
-STREAMS_AT_ONCE = 2  # per process: one fewer than the Procfile's --blocking-threads
 ANSWER_CACHE_BYTES = 16 * 2**20  # answers kept for replay (feedsvc/replay.py), per process
 
 
@@ -96,6 +96,17 @@ class OneAtATime:
                     del self._held[key]
 
 
+@dataclass(frozen=True)
+class Streaming:
+    """How a big body sent uncompressed goes out (`BodyCache`): in parts from what size (0: every
+    body whole), how many at once per process (one fewer than the Procfile's --blocking-threads),
+    and at most how fast each (0: as fast as the client reads)."""
+
+    from_bytes: int = 4 * 2**20
+    at_once: int = 2
+    bytes_per_second: int = 100 * 2**20
+
+
 class Body(Protocol):
     """What the service sends: a feed (`RenderedFeed`) or a page or API answer (`views.Rendered`)."""
 
@@ -117,21 +128,24 @@ class BodyCache:
     ETag, which names the bytes, and the coding. A compressed body is made
     from the body's parts, never joined for it.
 
-    A body of `streamed_from` bytes or more is sent in identity as it is assembled, never
+    A body of `streaming.from_bytes` or more is sent in identity as it is assembled, never
     kept: the server (granian) copies a body it is given whole for each response, so each
     download of the 31 MB feed of 15,000 events cost a worker 31 MB more for as long as it
     lasted, on top of the one kept, and 40-50 ms of CPU against 16-21 ms in parts (measured).
     A body sent in parts holds a server thread until its last part is handed over, so at
-    most `streams` are, the others sent whole: a thread is always left for the rest.
+    most `streaming.at_once` are, the others sent whole: a thread is always left for the
+    rest. And each goes at most `streaming.bytes_per_second` (100 MiB/s, more than a gigabit
+    link carries): a client on the same network, or a loop of them, could otherwise take a
+    worker's CPU from every calendar's revalidation (at 15,000 events, two such clients cut
+    the 304s to 35% of their rate; paced, 79%).
     """
 
-    def __init__(self, streamed_from: int = STREAMED_FROM_BYTES, budget: int = BODY_CACHE_BYTES,
-                 streams: int = STREAMS_AT_ONCE):
-        """`streamed_from`: 0 sends every body whole (a server with one thread per worker)."""
-        self.streamed_from = streamed_from or float("inf")
+    def __init__(self, streaming: Streaming = Streaming(), budget: int = BODY_CACHE_BYTES):
+        self.streamed_from = streaming.from_bytes or float("inf")
+        self.pace = streaming.bytes_per_second
         self._bodies = Bounded(budget)
         self._making = OneAtATime()
-        self._streams = threading.BoundedSemaphore(streams)
+        self._streams = threading.BoundedSemaphore(streaming.at_once)
 
     def body(self, sent: Body, coding: str = IDENTITY) -> bytes:
         """Made by one thread while the others asking for it wait: eight calendars asking at
@@ -162,9 +176,17 @@ class BodyCache:
             yield sent.body()
             return
         try:
-            yield from sent.parts()
+            yield from self._paced(sent.parts()) if self.pace else sent.parts()
         finally:
             self._streams.release()
+
+    def _paced(self, parts: Iterable[bytes]) -> Iterator[bytes]:
+        """`parts`, each handed over no sooner than `self.pace` allows since the first."""
+        began, handed = time.monotonic(), 0
+        for part in parts:
+            yield part
+            handed += len(part)
+            time.sleep(max(0.0, handed / self.pace - (time.monotonic() - began)))
 
 
 def parsed_query(programme: Programme, args: tuple[tuple[str, str], ...], allowed: tuple[str, ...]) -> FeedQuery:
@@ -179,21 +201,21 @@ class Catalog:
     (`live.py` freezes the collector's view of the data: a full collection would stall requests)."""
 
     def __init__(self, programme: Programme, pieces: tuple[bytes, ...] | None = None,
-                 streamed_from: int = STREAMED_FROM_BYTES):
+                 streaming: Streaming = Streaming()):
         """`pieces`: the events already rendered (`ical.render_pieces`), if known;
-        `streamed_from`: the size from which an identity body is sent in parts (`BodyCache`)."""
+        `streaming`: how big bodies go out (`BodyCache`)."""
         self.programme = programme
         self.renderer = FeedRenderer(programme, pieces)
         for chosen in FILTERS.values():  # indexes made with the data, not by the first request
             chosen.prepare(programme)
         self.query = lru_cache(maxsize=QUERY_CACHE_SIZE)(partial(parsed_query, programme))
         self._feeds = Bounded(FEED_CACHE_BYTES)
-        self.bodies = BodyCache(streamed_from)
+        self.bodies = BodyCache(streaming)
         self.answers = Bounded(ANSWER_CACHE_BYTES)
 
     @classmethod
     def load(cls, path: Path | str, max_bytes: int = MAX_DATA_BYTES, previous: Catalog | None = None,
-             streamed_from: int = STREAMED_FROM_BYTES) -> Catalog:
+             streaming: Streaming = Streaming()) -> Catalog:
         """The catalog of the data file `path`, its events' pieces read from its sidecar when
         made for these very bytes (hashed as they are read), else rendered and kept there.
         What did not change since `previous` (the catalog it replaces), events and pieces,
@@ -201,7 +223,7 @@ class Catalog:
         digest = hashlib.sha256()
         programme = load_programme(path, max_bytes, digest, previous and previous.programme)
         pieces = event_pieces(programme, Path(path), digest.digest(), previous.renderer.pieces if previous else ())
-        return cls(programme, pieces, streamed_from)
+        return cls(programme, pieces, streaming)
 
     def feed_url(self, query: FeedQuery, base_url: str) -> str:
         query_string = query.query_string()

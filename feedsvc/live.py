@@ -20,7 +20,7 @@ import time
 import weakref
 from pathlib import Path
 
-from .feeds import STREAMED_FROM_BYTES, Catalog
+from .feeds import Catalog, Streaming
 from .store import MAX_DATA_BYTES
 
 log = logging.getLogger("feedsvc")
@@ -77,17 +77,17 @@ class Retired:
 
 class LiveCatalog:
     def __init__(self, path: Path | str, interval: float, max_bytes: int = MAX_DATA_BYTES,
-                 streamed_from: int = STREAMED_FROM_BYTES):
+                 streaming: Streaming = Streaming()):
         """Load `path` now (a bad file raises `DataFileError`: refuse to start);
         look for a new version every `interval` seconds (0: never); refuse files over `max_bytes`;
-        send identity bodies of `streamed_from` bytes or more in parts (`feeds.BodyCache`)."""
+        send big bodies as `streaming` says (`feeds.BodyCache`)."""
         self.path = Path(path)
         self.interval = interval
         self.max_bytes = max_bytes
-        self.streamed_from = streamed_from
+        self.streaming = streaming
         give_back_big_blocks()
         self._identity = file_identity(self.path)
-        self._catalog = Catalog.load(self.path, max_bytes, streamed_from=streamed_from)
+        self._catalog = Catalog.load(self.path, max_bytes, streaming=streaming)
         gc.freeze()  # the data lives as long as the process: no full collection walks it again
         self._checked = time.monotonic()
         self._loading = threading.Lock()  # held from a change seen until its load ends
@@ -129,7 +129,7 @@ class LiveCatalog:
         gc.disable()
         sys.setswitchinterval(RELOAD_SWITCH_SECONDS)
         try:
-            catalog = Catalog.load(self.path, self.max_bytes, self._catalog, self.streamed_from)
+            catalog = Catalog.load(self.path, self.max_bytes, self._catalog, self.streaming)
         except Exception as error:  # any: a request must never pay for a bad file (DataFileError mostly)
             log.error("worker %d: data file changed but cannot be used, still serving the last good data: %s",
                       os.getpid(), str(error))  # text: a record kept by a handler must not keep the frames

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import brotli
@@ -12,7 +13,7 @@ from feedsvc import create_app
 from feedsvc.encodings import chosen
 from bench.procfile import fetch
 from bench.synthetic import generate
-from feedsvc.feeds import STREAMS_AT_ONCE, BodyCache, Catalog
+from feedsvc.feeds import BodyCache, Catalog, Streaming
 from feedsvc.query import FeedQuery
 
 from .conftest import parse_both
@@ -172,11 +173,11 @@ def kept(client, sent) -> bool:
 
 def test_a_few_bodies_at_a_time_are_sent_in_parts_and_the_others_whole():
     """A body sent in parts holds a server thread until its last part is handed over (to a slow
-    client, for as long as it reads): while `STREAMS_AT_ONCE` do, the next is sent whole, and a
+    client, for as long as it reads): while `Streaming.at_once` do, the next is sent whole, and a
     client that goes frees its stream."""
     feed = Catalog(generate(300)).feed(FeedQuery(), "https://feeds.example.org")  # some 600 KB: 3 parts
-    bodies = BodyCache(streamed_from=10_000)
-    held = [bodies.sendable(feed, "identity") for _ in range(STREAMS_AT_ONCE)]
+    bodies = BodyCache(Streaming(from_bytes=10_000, bytes_per_second=0))
+    held = [bodies.sendable(feed, "identity") for _ in range(Streaming.at_once)]
     started = [next(stream) for stream in held]
     assert list(bodies.sendable(feed, "identity")) == [feed.body()]  # every stream taken: whole
     assert b"".join([started[0], *held[0]]) == feed.body()
@@ -184,7 +185,7 @@ def test_a_few_bodies_at_a_time_are_sent_in_parts_and_the_others_whole():
     assert len(parts) > 1 and b"".join(parts) == feed.body()  # freed at the last part
     for stream in held[1:]:
         stream.close()  # the client went
-    assert all(len(list(bodies.sendable(feed, "identity"))) > 1 for _ in range(STREAMS_AT_ONCE))
+    assert all(len(list(bodies.sendable(feed, "identity"))) > 1 for _ in range(Streaming.at_once))
     assert bodies._bodies.get((feed.etag, "identity")) is None  # never kept whole
 
 
@@ -214,3 +215,22 @@ def test_a_body_asked_for_by_many_at_once_is_compressed_once():
     assert len({id(body) for body in sent[:4]}) == len({id(body) for body in sent[4:]}) == 1
     assert brotli.decompress(sent[0]) == gzip.decompress(sent[4]) == feed.body()
     assert bodies._making._held == {}  # no lock left behind
+
+
+def test_a_body_in_parts_goes_no_faster_than_its_pace():
+    """100 MiB/s by default, more than a gigabit link carries: a client on the same network
+    cannot take a worker's CPU from the calendars' revalidations. Here 2 MB/s, so that the
+    600 KB feed takes at least 0.3 s however fast it is read; unpaced it is the same bytes."""
+    feed = Catalog(generate(300)).feed(FeedQuery(), "https://feeds.example.org")
+    paced = BodyCache(Streaming(from_bytes=10_000, bytes_per_second=2_000_000))
+    started = time.monotonic()
+    body = b"".join(paced.sendable(feed, "identity"))
+    assert time.monotonic() - started >= feed.size / 2_000_000 > 0.29 and body == feed.body()
+    assert b"".join(BodyCache(Streaming(from_bytes=10_000, bytes_per_second=0)).sendable(feed, "identity")) == body
+
+
+@pytest.mark.parametrize("variable", ["FEEDSVC_STREAMED_FROM_BYTES", "FEEDSVC_STREAM_BYTES_PER_SECOND"])
+def test_a_negative_streaming_setting_stops_the_start_saying_what_is_accepted(monkeypatch, variable):
+    monkeypatch.setenv(variable, "-1")
+    with pytest.raises(ValueError, match=rf"^{variable} must be a whole number of bytes, 0 or more \(0: off\), not -1$"):
+        create_app({"TESTING": True})
