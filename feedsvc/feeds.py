@@ -137,7 +137,7 @@ class BodyCache:
     rest. And each goes at most `streaming.bytes_per_second` (100 MiB/s, more than a gigabit
     link carries): a client on the same network, or a loop of them, could otherwise take a
     worker's CPU from every calendar's revalidation (at 15,000 events, two such clients cut
-    the 304s to 35% of their rate; paced, 79%).
+    the 304s to 35% of their rate; paced, 77-79%).
     """
 
     def __init__(self, streaming: Streaming = Streaming(), budget: int = BODY_CACHE_BYTES):
