@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cached_property, lru_cache
+from typing import Protocol
 
 import pytz
 from icalendar import Alarm, Calendar, Component, Event, Timezone, vDDDTypes, vDuration, vText
@@ -230,13 +232,42 @@ def build_calendar(meta: FeedMeta, programme: Programme, events: tuple[Programme
     return calendar
 
 
+class Pieces(Protocol):
+    """Each event's VEVENT up to, not including, END:VEVENT, in the order of `programme.events`:
+    held in memory (`HeldPieces`) or left in the sidecar (`pieces.StoredPieces`)."""
+
+    lengths: Sequence[int]
+
+    def __len__(self) -> int: ...
+
+    def read(self, positions: Sequence[int]) -> Iterator[bytes | memoryview]: ...
+
+
+class HeldPieces:
+    """Pieces held in memory: rendered with no sidecar to keep them in (a read-only directory).
+    A piece equal to one of `previous` is that object: the old data and the new, both held
+    while a worker reloads, share what did not change."""
+
+    def __init__(self, pieces: tuple[bytes, ...], previous: tuple[bytes, ...] = ()):
+        kept = {piece: piece for piece in previous}
+        self.pieces = tuple(kept.get(piece, piece) for piece in pieces)
+        self.lengths = tuple(map(len, self.pieces))
+
+    def __len__(self) -> int:
+        return len(self.pieces)
+
+    def read(self, positions: Sequence[int]) -> Iterator[bytes]:
+        return map(self.pieces.__getitem__, positions)
+
+
 @dataclass(frozen=True)
 class RenderedFeed:
     """A feed's validators, and its body assembled only when asked for."""
 
     head: bytes
-    pieces: tuple[bytes, ...]  # each event's VEVENT up to, not including, END:VEVENT
-    digests: bytes  # the SHA-256 of each piece, made at load, one after another
+    store: Pieces  # the renderer's: each event's VEVENT up to, not including, END:VEVENT
+    positions: Sequence[int]  # of this feed's events in `store`, in order
+    digests: bytes  # the SHA-256 of each of those pieces, made at load, one after another
     alarm: bytes
     last_modified: datetime
 
@@ -244,7 +275,11 @@ class RenderedFeed:
     def footprint(self) -> int:
         """The bytes this feed and its cache entry keep alive, for the caches' budgets (its pieces
         are the renderer's; checked with tracemalloc)."""
-        return sum(map(sys.getsizeof, (self.head, self.digests, self.pieces))) + FEED_OBJECT_BYTES
+        return sum(map(sys.getsizeof, (self.head, self.digests, self.positions))) + FEED_OBJECT_BYTES
+
+    @property
+    def pieces(self) -> tuple[bytes, ...]:
+        return tuple(map(bytes, self.store.read(self.positions)))
 
     @cached_property
     def etag(self) -> str:
@@ -255,30 +290,25 @@ class RenderedFeed:
     def size(self) -> int:
         """The body's length, known without assembling it: whether to compress it."""
         closing = len(self.alarm) + len(END_EVENT)
-        return len(self.head) + sum(map(len, self.pieces)) + closing * len(self.pieces) + len(END_CALENDAR)
+        pieces = sum(map(self.store.lengths.__getitem__, self.positions))
+        return len(self.head) + pieces + closing * len(self.positions) + len(END_CALENDAR)
 
     def body(self) -> bytes:
-        """Assembled on each call and not kept, so a cached feed stays small
-        (the catalog keeps the most recently sent bodies, within a budget).
-
-        One join, so the body is copied once: the head rides on the first
-        piece and the calendar's end on the last (a conference's whole feed
-        is tens of megabytes).
-        """
-        if not self.pieces:
-            return self.head + END_CALENDAR
-        closing = self.alarm + END_EVENT
-        pieces = list(self.pieces)
-        pieces[0] = self.head + pieces[0]
-        pieces[-1] = pieces[-1] + closing + END_CALENDAR
-        return closing.join(pieces)
+        """Assembled on each call and not kept, so a cached feed stays small (the catalog keeps
+        the most recently sent bodies, within a budget). One join: a conference's whole feed
+        is tens of megabytes."""
+        closing, parts = self.alarm + END_EVENT, [self.head]
+        for piece in self.store.read(self.positions):
+            parts += (piece, closing)
+        parts.append(END_CALENDAR)
+        return b"".join(parts)
 
     def parts(self, size: int = PART_BYTES) -> Iterator[bytes]:
         """The body in parts of about `size` bytes, each joined as it is asked for: a body sent
         or compressed this way is never held whole (at 15,000 events the whole feed is 31 MB,
         and the server copies a body it is given whole once per response)."""
         closing, part, length = self.alarm + END_EVENT, [self.head], len(self.head)
-        for piece in self.pieces:
+        for piece in self.store.read(self.positions):
             part += (piece, closing)
             length += len(piece) + len(closing)
             if length >= size:
@@ -307,15 +337,15 @@ class FeedRenderer:
     objects costs about 2 ms once they no longer fit the CPU's caches).
     """
 
-    def __init__(self, programme: Programme, pieces: tuple[bytes, ...] | None = None):
-        """`pieces`: `render_pieces(programme)`'s result if already known (read back from disk)."""
+    def __init__(self, programme: Programme, pieces: Pieces | None = None):
+        """`pieces`: `render_pieces(programme)`'s, if already known (left in their sidecar)."""
         self.programme = programme
         events = programme.events
-        self.pieces = render_pieces(programme) if pieces is None else pieces
-        self._digests = tuple(hashlib.sha256(p).digest() for p in self.pieces)
+        self.pieces = HeldPieces(render_pieces(programme)) if pieces is None else pieces
+        self._everything = range(len(events))
+        self._digests = tuple(hashlib.sha256(p).digest() for p in self.pieces.read(self._everything))
         self._ends = tuple(e.end for e in events)
         self._stamps = tuple(e.last_modified for e in events)
-        self._everything = range(len(events))
         self._all_digests = b"".join(self._digests)
         self._last_end, self.last_modified = max(self._ends), max(self._stamps)
 
@@ -323,13 +353,13 @@ class FeedRenderer:
         """The feed of the events at `positions` (ascending) in `programme.events`."""
         last, stamp = self._last_end, self.last_modified  # an empty feed still carries them
         if positions == self._everything:
-            pieces, digests = self.pieces, self._all_digests
+            positions, digests = self._everything, self._all_digests
         else:
-            pieces = tuple(map(self.pieces.__getitem__, positions))
             digests = b"".join(map(self._digests.__getitem__, positions))
             if positions:
                 last, stamp = max(map(self._ends.__getitem__, positions)), max(map(self._stamps.__getitem__, positions))
+            positions = array("I", positions)  # 4 bytes each, kept with the feed
         first = self.programme.events[positions[0] if positions else 0].start  # events are in order of start
         properties = to_ical(build_properties(meta, self.programme)).removesuffix(END_CALENDAR)
         head = properties + timezone_bytes(*zone_span(self.programme, first, last))
-        return RenderedFeed(head, pieces, digests, alarm_bytes(alarm), stamp)
+        return RenderedFeed(head, self.pieces, positions, digests, alarm_bytes(alarm), stamp)

@@ -1,4 +1,5 @@
-"""Each event's rendered VEVENT, kept on disk beside the data file, so that a worker starts in seconds.
+"""Each event's rendered VEVENT, kept on disk beside the data file, so that a worker starts in
+seconds, and read from there as feeds are assembled, so that the workers share them.
 
 Rendering 15,000 events with the `icalendar` library takes about 28 s, at every
 start and every live reload of every worker (issue 12); reading the bytes back
@@ -7,7 +8,8 @@ the renderer made, under a key: the SHA-256 of the data file's bytes, and of
 the code and libraries that turn them into pieces. A sidecar that does not
 match in every respect (magic, key, count, sizes, the payload's SHA-256) is
 ignored, with its reason logged, the pieces are rendered and it is written
-anew: wrong bytes are never served. Nothing about the sidecar fails a load.
+anew: wrong bytes are never served. Nothing about the sidecar fails a load: one
+that cannot be written leaves the pieces in memory.
 
 The format, integers little-endian: HEADER (magic, data key, renderer key,
 SHA-256 of what follows, count), then each piece's length (u32), then the pieces.
@@ -19,14 +21,18 @@ import json
 import logging
 import os
 import struct
-from collections.abc import Callable
+import weakref
+from array import array
+from collections.abc import Iterator, Sequence
+from functools import partial
+from itertools import accumulate
 from pathlib import Path
 
 import icalendar
 import pytz
 
 from . import ical, model, store
-from .ical import render_pieces
+from .ical import HeldPieces, Pieces, render_pieces
 from .model import Programme
 from .store import programme_from_json, write_atomically
 
@@ -61,43 +67,91 @@ RENDERER_KEY = renderer_key()
 
 
 def event_pieces(programme: Programme, data_path: Path, data_key: bytes,
-                 previous: tuple[bytes, ...] = ()) -> tuple[bytes, ...]:
-    """`render_pieces(programme)`, read from the sidecar of `data_path` if it was made for the
-    data bytes whose SHA-256 is `data_key` by this renderer; else rendered, and the sidecar
-    written for the next load. A piece equal to one of `previous` (those of the data being
-    replaced) is that object: the old and the new data share what did not change."""
-    path, share = sidecar(data_path), shared_with(previous)
+                 previous: Pieces | None = None) -> Pieces:
+    """`render_pieces(programme)`, left in the sidecar of `data_path` if it was made for the data
+    bytes whose SHA-256 is `data_key` by this renderer (`StoredPieces`); else rendered, and the
+    sidecar written for the next load and read from it, or held in memory if it cannot be written
+    (`HeldPieces`, sharing with `previous`, the pieces of the data being replaced, those that did
+    not change)."""
+    path, count = sidecar(data_path), len(programme.events)
     try:
-        pieces = read_pieces(path, data_key, len(programme.events), share)
+        pieces = StoredPieces.open(path, data_key, count)
     except (Unusable, OSError) as reason:
         # The reason as text: a handler that keeps records (a test's, a buffer) would keep the
         # exception, its frames and the programme they hold.
-        log.info("%s not used (%s): rendering %d events", path, str(reason), len(programme.events))
+        log.info("%s not used (%s): rendering %d events", path, str(reason), count)
     else:
         log.info("pieces from %s", path)
         return pieces
-    pieces = tuple(map(share, render_pieces(programme)))
-    save_pieces(path, data_key, pieces, data_path)
-    return pieces
+    rendered = render_pieces(programme)
+    if save_pieces(path, data_key, rendered, data_path):
+        try:
+            return StoredPieces.open(path, data_key, count)
+        except (Unusable, OSError) as reason:  # replaced meanwhile, by a worker's load of other data
+            log.info("%s not used (%s): kept in memory", path, str(reason))
+    return HeldPieces(rendered, previous.pieces if isinstance(previous, HeldPieces) else ())
 
 
-def shared_with(previous: tuple[bytes, ...]) -> Callable[[bytes], bytes]:
-    """A piece, or the equal one of `previous` (looked up by value)."""
-    kept = {piece: piece for piece in previous}
-    return lambda piece: kept.get(piece, piece)
+class StoredPieces:
+    """Pieces left in their sidecar, read as a feed is assembled.
+
+    In memory, each worker held its own copy (30 MB at 15,000 events, a fifth of a worker);
+    read from the file, the system's page cache holds them once for all the workers, and
+    reading them back costs less than assembling the feed. Consecutive pieces are read in one
+    call. The file stays open: a sidecar replaced by the importer is a new file, and this one
+    goes on being read as it was checked.
+    """
+
+    def __init__(self, file, lengths: array, start: int):
+        self._file = file
+        weakref.finalize(self, file.close)  # closed with the catalog's last feed
+        self.lengths = lengths
+        self._offsets = array("Q", accumulate(lengths, initial=start))  # each piece's, then the end
+
+    @classmethod
+    def open(cls, path: Path, data_key: bytes, count: int) -> StoredPieces:
+        """The `count` pieces the sidecar `path` holds for `data_key`, checked whole (its SHA-256)
+        but not held; `Unusable` saying why not."""
+        file = open(path, "rb")
+        try:
+            digest, table = read_header(file, data_key, count)
+            start = file.tell()
+            hashed = hashlib.sha256(table)
+            for chunk in iter(partial(file.read, 2**20), b""):
+                hashed.update(chunk)
+            if hashed.digest() != digest:
+                raise Unusable("its pieces are damaged")
+        except BaseException:
+            file.close()
+            raise
+        return cls(file, array("I", lengths_in(table)), start)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def read(self, positions: Sequence[int]) -> Iterator[memoryview]:
+        """The pieces at `positions`, in order; runs of consecutive ones read at once (up to
+        `RUN_BYTES`)."""
+        run: list[int] = []
+        for position in positions:
+            if run and (position != run[-1] + 1 or self._offsets[position + 1] - self._offsets[run[0]] > RUN_BYTES):
+                yield from self._run(run)
+                run = []
+            run.append(position)
+        if run:
+            yield from self._run(run)
+
+    def _run(self, run: list[int]) -> Iterator[memoryview]:
+        offsets, first = self._offsets, self._offsets[run[0]]
+        size = offsets[run[-1] + 1] - first
+        data = os.pread(self._file.fileno(), size, first)
+        if len(data) != size:
+            raise OSError(f"{self._file.name} was cut short while in use")
+        view = memoryview(data)
+        return (view[offsets[p] - first:offsets[p + 1] - first] for p in run)
 
 
-def read_pieces(path: Path, data_key: bytes, count: int,
-                share: Callable[[bytes], bytes] = lambda piece: piece) -> tuple[bytes, ...]:
-    """The `count` pieces the sidecar `path` holds for `data_key`; `Unusable` saying why not.
-    Each piece is read into a bytes object of its own, never the whole payload and then
-    sliced, and given to `share` (`shared_with`) at once: at no moment are pieces held twice."""
-    with open(path, "rb") as file:
-        digest, table = read_header(file, data_key, count)
-        pieces = tuple(map(share, map(file.read, lengths_in(table))))
-    if payload_digest(table, pieces) != digest:
-        raise Unusable("its pieces are damaged")
-    return pieces
+RUN_BYTES = 2**20  # at most this many bytes of pieces read by one call
 
 
 def read_header(file, data_key: bytes, count: int) -> tuple[bytes, bytes]:
@@ -136,15 +190,17 @@ def payload_digest(table: bytes, pieces: tuple[bytes, ...]) -> bytes:
     return digest.digest()
 
 
-def save_pieces(path: Path, data_key: bytes, pieces: tuple[bytes, ...], data_path: Path) -> None:
-    """Write the sidecar `path` atomically, with the mode and owner of the data file; a failure
-    (a read-only directory, a full disk) is logged: the pieces are served all the same."""
+def save_pieces(path: Path, data_key: bytes, pieces: tuple[bytes, ...], data_path: Path) -> bool:
+    """Write the sidecar `path` atomically, with the mode and owner of the data file; whether it
+    was. A failure (a read-only directory, a full disk) is logged: the pieces are served all the same."""
     table = b"".join(LENGTH.pack(len(piece)) for piece in pieces)
     header = HEADER.pack(MAGIC, data_key, RENDERER_KEY, payload_digest(table, pieces), len(pieces))
     try:
         write_atomically(path, [header, table, *pieces], like=data_path)
     except OSError as error:
         log.warning("%s not written (%s): the next load renders the events again", path, str(error))
+        return False
+    return True
 
 
 def prepare(data: bytes, data_path: Path) -> None:

@@ -12,7 +12,9 @@ import pytest
 
 from bench.synthetic import generate
 from feedsvc import SHIPPED_DATA, create_app
+from feedsvc.ical import HeldPieces
 from feedsvc.live import LiveCatalog
+from feedsvc.pieces import sidecar
 from feedsvc.store import DataFileError, load_programme, write_programme
 
 
@@ -158,12 +160,21 @@ def test_an_old_programmes_events_are_let_go_once_it_is_gone(data_file):
             gc.enable()
 
 
-def test_a_reload_shares_with_the_old_data_all_that_did_not_change(tmp_path):
+def every_piece(catalog) -> list[bytes]:
+    pieces = catalog.renderer.pieces
+    return list(map(bytes, pieces.read(range(len(pieces)))))
+
+
+@pytest.mark.parametrize("sidecar_writable", [True, False])
+def test_a_reload_shares_with_the_old_data_all_that_did_not_change(tmp_path, sidecar_writable):
     """A worker reloading holds the old programme and the new: what did not change is held once.
-    The retitled event and its piece are new; every other event, person and piece is the very
-    object the old data held, and the feeds are what a fresh load serves."""
+    The retitled event is new; every other event and person is the very object the old data
+    held, and the feeds are what a fresh load serves. Pieces held in memory (their sidecar cannot
+    be written) are shared the same way; pieces left in their sidecar are held by neither."""
     data = tmp_path / "programme.json"
     write_programme(generate(300), data)
+    if not sidecar_writable:
+        sidecar(data).mkdir()
     live = LiveCatalog(data, INTERVAL)
     old = live.current()
     changed = old.programme.events[7].id
@@ -172,8 +183,13 @@ def test_a_reload_shares_with_the_old_data_all_that_did_not_change(tmp_path):
     pairs = list(zip(old.programme.events, new.programme.events))
     assert len(pairs) == 300 and [o.id for o, n in pairs] == [n.id for o, n in pairs]
     assert [o.id for o, n in pairs if o is not n] == [changed]
-    assert [o.id for (o, _), p, q in zip(pairs, old.renderer.pieces, new.renderer.pieces) if p is not q] == [changed]
     authors = {id(a) for e in old.programme.events for a in e.authors}
     assert all(id(a) in authors for e in new.programme.events for a in e.authors)
+    held = isinstance(new.renderer.pieces, HeldPieces)
+    assert held is isinstance(old.renderer.pieces, HeldPieces) is not sidecar_writable
+    if held:
+        shared = zip(pairs, old.renderer.pieces.pieces, new.renderer.pieces.pieces)
+        assert [o.id for (o, _), p, q in shared if p is not q] == [changed]
     fresh = LiveCatalog(data, 0).current()
-    assert new.renderer.pieces == fresh.renderer.pieces and new.programme == fresh.programme
+    assert every_piece(new) == every_piece(fresh) and new.programme == fresh.programme
+    assert b"SUMMARY:Retitled\r\n" in every_piece(new)[7]

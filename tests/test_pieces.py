@@ -12,7 +12,7 @@ import pytest
 from bench.synthetic import generate
 from feedsvc import SHIPPED_DATA
 from feedsvc.feeds import Catalog
-from feedsvc.pieces import HEADER, LENGTH, sidecar
+from feedsvc.pieces import HEADER, LENGTH, StoredPieces, prepare, sidecar
 from feedsvc.query import parse_feed_query
 from feedsvc.store import load_programme, write_programme
 
@@ -138,3 +138,19 @@ def test_import_writes_the_sidecar_the_service_then_uses(app, tmp_path, caplog):
     catalog, said = loaded(output, caplog)
     assert f"pieces from {sidecar(output)}" in said
     assert whole_feed(catalog).pieces == rendered(output)
+
+
+def test_a_catalog_reads_its_own_pieces_after_the_importer_replaced_the_sidecar(data_file, caplog):
+    """The pieces stay in the sidecar, read as feeds are assembled; the importer writes the next
+    data's sidecar as a new file, and a worker still serving the old data reads the one it checked."""
+    loaded(data_file, caplog)  # renders and writes the sidecar
+    catalog, said = loaded(data_file, caplog)
+    assert f"pieces from {sidecar(data_file)}" in said and isinstance(catalog.renderer.pieces, StoredPieces)
+    before, pieces = whole_feed(catalog).body(), whole_feed(catalog).pieces
+    programme = load_programme(data_file)
+    first = programme.sessions[0]
+    write_programme(replace(programme, sessions=(replace(first, events=tuple(replace(e, title="New") for e in first.events)),
+                                                 *programme.sessions[1:])), data_file)
+    prepare(data_file.read_bytes(), data_file)
+    assert whole_feed(Catalog.load(data_file)).body() != before
+    assert whole_feed(catalog).body() == before and whole_feed(catalog).pieces == pieces
