@@ -28,7 +28,7 @@ UID_DOMAIN = "feedsvc.org"  # fixed: a UID never depends on the request's host
 REFRESH = timedelta(hours=6)
 END_EVENT = b"END:VEVENT\r\n"
 END_CALENDAR = b"END:VCALENDAR\r\n"
-PART_BYTES = 256 * 2**10  # a body's parts as sent or compressed: few calls, little held
+PART_BYTES = 64 * 2**10  # a body's parts as sent or compressed: few calls, little held
 FOLD_OCTETS = 74
 FEED_OBJECT_BYTES = 800  # a feed's instance, its ETag, its cache key and slots (measured: 500-1,300)
 ESCAPE_STARTS = b"\\^"  # TEXT escapes (\, \; \n) and RFC 6868 parameter escapes (^n)
@@ -233,14 +233,18 @@ def build_calendar(meta: FeedMeta, programme: Programme, events: tuple[Programme
 
 
 class Pieces(Protocol):
-    """Each event's VEVENT up to, not including, END:VEVENT, in the order of `programme.events`:
-    held in memory (`HeldPieces`) or left in the sidecar (`pieces.StoredPieces`)."""
+    """Each event's VEVENT, END:VEVENT included, in the order of `programme.events`: held in
+    memory (`HeldPieces`) or left in the sidecar (`pieces.StoredPieces`)."""
 
     lengths: Sequence[int]
 
     def __len__(self) -> int: ...
 
-    def read(self, positions: Sequence[int]) -> Iterator[bytes | memoryview]: ...
+    def read(self, positions: Sequence[int]) -> Iterator[bytes | memoryview]:
+        """The pieces at `positions`, one by one."""
+
+    def runs(self, positions: Sequence[int]) -> Iterator[bytes]:
+        """The same bytes, consecutive pieces together: what a feed without an alarm is made of."""
 
 
 class HeldPieces:
@@ -259,13 +263,15 @@ class HeldPieces:
     def read(self, positions: Sequence[int]) -> Iterator[bytes]:
         return map(self.pieces.__getitem__, positions)
 
+    runs = read
+
 
 @dataclass(frozen=True)
 class RenderedFeed:
     """A feed's validators, and its body assembled only when asked for."""
 
     head: bytes
-    store: Pieces  # the renderer's: each event's VEVENT up to, not including, END:VEVENT
+    store: Pieces  # the renderer's: each event's VEVENT
     positions: Sequence[int]  # of this feed's events in `store`, in order
     digests: bytes  # the SHA-256 of each of those pieces, made at load, one after another
     alarm: bytes
@@ -289,28 +295,31 @@ class RenderedFeed:
     @cached_property
     def size(self) -> int:
         """The body's length, known without assembling it: whether to compress it."""
-        closing = len(self.alarm) + len(END_EVENT)
         pieces = sum(map(self.store.lengths.__getitem__, self.positions))
-        return len(self.head) + pieces + closing * len(self.positions) + len(END_CALENDAR)
+        return len(self.head) + pieces + len(self.alarm) * len(self.positions) + len(END_CALENDAR)
+
+    def events(self) -> Iterator[bytes | memoryview]:
+        """The body between head and end: the pieces as they are read, consecutive ones together;
+        with an alarm, each piece cut before its END:VEVENT to put the alarm in."""
+        if not self.alarm:
+            return self.store.runs(self.positions)
+        closing = self.alarm + END_EVENT
+        return (part for piece in self.store.read(self.positions) for part in (piece[:-len(END_EVENT)], closing))
 
     def body(self) -> bytes:
         """Assembled on each call and not kept, so a cached feed stays small (the catalog keeps
         the most recently sent bodies, within a budget). One join: a conference's whole feed
         is tens of megabytes."""
-        closing, parts = self.alarm + END_EVENT, [self.head]
-        for piece in self.store.read(self.positions):
-            parts += (piece, closing)
-        parts.append(END_CALENDAR)
-        return b"".join(parts)
+        return b"".join([self.head, *self.events(), END_CALENDAR])
 
     def parts(self, size: int = PART_BYTES) -> Iterator[bytes]:
         """The body in parts of about `size` bytes, each joined as it is asked for: a body sent
         or compressed this way is never held whole (at 15,000 events the whole feed is 31 MB,
         and the server copies a body it is given whole once per response)."""
-        closing, part, length = self.alarm + END_EVENT, [self.head], len(self.head)
-        for piece in self.store.read(self.positions):
-            part += (piece, closing)
-            length += len(piece) + len(closing)
+        part, length = [self.head], len(self.head)
+        for piece in self.events():
+            part.append(piece)
+            length += len(piece)
             if length >= size:
                 yield b"".join(part)
                 part, length = [], 0
@@ -319,10 +328,10 @@ class RenderedFeed:
 
 
 def render_pieces(programme: Programme) -> tuple[bytes, ...]:
-    """Each event's VEVENT, up to and not including END:VEVENT (a feed's alarm goes before it),
+    """Each event's VEVENT, END:VEVENT included (a feed's alarm goes before it: `RenderedFeed.events`),
     in the order of `programme.events`. The library's bytes: about 28 s for 15,000 events,
     so `pieces.py` keeps them on disk beside the data file."""
-    return tuple(to_ical(build_event(e, programme)).removesuffix(END_EVENT) for e in programme.events)
+    return tuple(to_ical(build_event(e, programme)) for e in programme.events)
 
 
 class FeedRenderer:

@@ -23,6 +23,7 @@ import os
 import struct
 import weakref
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from functools import partial
 from itertools import accumulate
@@ -130,28 +131,44 @@ class StoredPieces:
         return len(self.lengths)
 
     def read(self, positions: Sequence[int]) -> Iterator[memoryview]:
-        """The pieces at `positions`, in order; runs of consecutive ones read at once (up to
-        `RUN_BYTES`)."""
-        run: list[int] = []
-        for position in positions:
-            if run and (position != run[-1] + 1 or self._offsets[position + 1] - self._offsets[run[0]] > RUN_BYTES):
-                yield from self._run(run)
-                run = []
-            run.append(position)
-        if run:
-            yield from self._run(run)
+        offsets = self._offsets
+        for first, stop in self._runs(positions):
+            view, base = memoryview(self._pread(first, stop)), offsets[first]
+            yield from (view[offsets[p] - base:offsets[p + 1] - base] for p in range(first, stop))
 
-    def _run(self, run: list[int]) -> Iterator[memoryview]:
-        offsets, first = self._offsets, self._offsets[run[0]]
-        size = offsets[run[-1] + 1] - first
-        data = os.pread(self._file.fileno(), size, first)
+    def runs(self, positions: Sequence[int]) -> Iterator[bytes]:
+        return (self._pread(first, stop) for first, stop in self._runs(positions))
+
+    def _runs(self, positions: Sequence[int]) -> Iterator[tuple[int, int]]:
+        """(first, stop) of each run of consecutive positions, read by one call: at most
+        `RUN_BYTES` (a longer piece alone). The whole programme's are found by bisection."""
+        offsets = self._offsets
+        if isinstance(positions, range) and positions.step == 1:
+            first, end = positions.start, positions.stop
+            while first < end:
+                stop = max(first + 1, bisect_right(offsets, offsets[first] + RUN_BYTES, first + 1, end + 1) - 1)
+                yield first, stop
+                first = stop
+            return
+        first = last = -2
+        for position in positions:
+            if position != last + 1 or offsets[position + 1] - offsets[first] > RUN_BYTES:
+                if first >= 0:
+                    yield first, last + 1
+                first = position
+            last = position
+        if first >= 0:
+            yield first, last + 1
+
+    def _pread(self, first: int, stop: int) -> bytes:
+        start, size = self._offsets[first], self._offsets[stop] - self._offsets[first]
+        data = os.pread(self._file.fileno(), size, start)
         if len(data) != size:
             raise OSError(f"{self._file.name} was cut short while in use")
-        view = memoryview(data)
-        return (view[offsets[p] - first:offsets[p + 1] - first] for p in run)
+        return data
 
 
-RUN_BYTES = 2**20  # at most this many bytes of pieces read by one call
+RUN_BYTES = 64 * 2**10  # at most this many bytes of pieces read by one call
 
 
 def read_header(file, data_key: bytes, count: int) -> tuple[bytes, bytes]:

@@ -8,10 +8,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bench.synthetic import generate
 from feedsvc import SHIPPED_DATA
 from feedsvc.feeds import Catalog
+from feedsvc import pieces as pieces_module
+from feedsvc.ical import HeldPieces
 from feedsvc.pieces import HEADER, LENGTH, StoredPieces, prepare, sidecar
 from feedsvc.query import parse_feed_query
 from feedsvc.store import load_programme, write_programme
@@ -154,3 +157,30 @@ def test_a_catalog_reads_its_own_pieces_after_the_importer_replaced_the_sidecar(
     prepare(data_file.read_bytes(), data_file)
     assert whole_feed(Catalog.load(data_file)).body() != before
     assert whole_feed(catalog).body() == before and whole_feed(catalog).pieces == pieces
+
+
+@pytest.fixture(scope="module")
+def both_kinds(tmp_path_factory):
+    """The pieces of 300 events left in their sidecar, and the same held in memory."""
+    data = tmp_path_factory.mktemp("pieces") / "programme.json"
+    write_programme(generate(300), data)
+    stored = Catalog.load(data).renderer.pieces
+    stored = Catalog.load(data).renderer.pieces  # the second load reads the sidecar the first wrote
+    assert isinstance(stored, StoredPieces)
+    return stored, HeldPieces(tuple(map(bytes, stored.read(range(len(stored))))))
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_stored_pieces_read_as_held_ones_whatever_the_positions(both_kinds, monkeypatch, data):
+    """Any ascending positions, read one by one and in runs, with runs cut at any size (a piece
+    longer than a run comes alone)."""
+    stored, held = both_kinds
+    monkeypatch.setattr(pieces_module, "RUN_BYTES", data.draw(st.sampled_from([1, 3000, 64 * 2**10, 2**30])))
+    positions = data.draw(st.one_of(
+        st.builds(range, st.integers(0, 300), st.integers(0, 300)),
+        st.lists(st.integers(0, 299), unique=True, max_size=300).map(sorted)))
+    expected = list(held.read(positions))
+    assert list(map(bytes, stored.read(positions))) == expected
+    assert b"".join(stored.runs(positions)) == b"".join(expected)
+    assert [stored.lengths[p] for p in positions] == list(map(len, expected))
