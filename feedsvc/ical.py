@@ -28,7 +28,7 @@ UID_DOMAIN = "feedsvc.org"  # fixed: a UID never depends on the request's host
 REFRESH = timedelta(hours=6)
 END_EVENT = b"END:VEVENT\r\n"
 END_CALENDAR = b"END:VCALENDAR\r\n"
-PART_BYTES = 64 * 2**10  # a body's parts as sent or compressed: few calls, little held
+PART_BYTES = 64 * 2**10  # a body's parts as sent or compressed: under the 128 KiB from which blocks are mapped (live.py)
 FOLD_OCTETS = 74
 FEED_OBJECT_BYTES = 800  # a feed's instance, its ETag, its cache key and slots (measured: 500-1,300)
 ESCAPE_STARTS = b"\\^"  # TEXT escapes (\, \; \n) and RFC 6868 parameter escapes (^n)

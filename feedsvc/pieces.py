@@ -168,7 +168,7 @@ class StoredPieces:
         return data
 
 
-RUN_BYTES = 64 * 2**10  # at most this many bytes of pieces read by one call
+RUN_BYTES = 64 * 2**10  # at most this many bytes of pieces read by one call: from the heap, not fresh pages
 
 
 def read_header(file, data_key: bytes, count: int) -> tuple[bytes, bytes]:
