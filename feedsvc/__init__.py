@@ -23,7 +23,7 @@ SHIPPED_DATA = PROJECT_ROOT / "data" / "programme.json"
 def create_app(test_config: dict | None = None) -> Flask:
     """The application. Configuration: defaults, then the environment
     (FEEDSVC_DATA, FEEDSVC_BASE_URL, FEEDSVC_RELOAD_SECONDS, FEEDSVC_TRUSTED_PROXIES,
-    FEEDSVC_MAX_DATA_BYTES, FEEDSVC_STREAMED_FROM_BYTES, FEEDSVC_STREAM_BYTES_PER_SECOND),
+    FEEDSVC_MAX_DATA_BYTES, FEEDSVC_STREAMED_FROM_BYTES, FEEDSVC_STREAMS, FEEDSVC_STREAM_BYTES_PER_SECOND),
     then `test_config`.
 
     The data is loaded and rendered here, once: a bad data file stops the
@@ -39,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         TRUSTED_PROXIES=os.environ.get("FEEDSVC_TRUSTED_PROXIES", "0"),
         MAX_DATA_BYTES=int(os.environ.get("FEEDSVC_MAX_DATA_BYTES", MAX_DATA_BYTES)),
         STREAMED_FROM_BYTES=int(os.environ.get("FEEDSVC_STREAMED_FROM_BYTES", Streaming.from_bytes)),
+        STREAMS=int(os.environ.get("FEEDSVC_STREAMS", Streaming.at_once)),
         STREAM_BYTES_PER_SECOND=int(os.environ.get("FEEDSVC_STREAM_BYTES_PER_SECOND", Streaming.bytes_per_second)),
     )
     if test_config:
@@ -59,10 +60,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def streaming(config) -> Streaming:
     """How big uncompressed bodies go out, as configured (`feeds.Streaming`)."""
-    for name in ("STREAMED_FROM_BYTES", "STREAM_BYTES_PER_SECOND"):
+    for name in ("STREAMED_FROM_BYTES", "STREAMS", "STREAM_BYTES_PER_SECOND"):
         if config[name] < 0:
-            raise ValueError(f"FEEDSVC_{name} must be a whole number of bytes, 0 or more (0: off), not {config[name]}")
-    return Streaming(from_bytes=config["STREAMED_FROM_BYTES"], bytes_per_second=config["STREAM_BYTES_PER_SECOND"])
+            raise ValueError(f"FEEDSVC_{name} must be a whole number, 0 or more (0: off), not {config[name]}")
+    return Streaming(config["STREAMED_FROM_BYTES"], config["STREAMS"], config["STREAM_BYTES_PER_SECOND"])
 
 
 def trust_proxies(app: Flask, configured: int | str) -> None:

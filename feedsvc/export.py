@@ -53,7 +53,7 @@ def write_feeds(catalog: Catalog, root: Path, base_url: str) -> int:
         write_file(root / relative, body, feed.last_modified)
         if len(body) >= SMALLEST_COMPRESSED:
             for coding in CODINGS.values():
-                write_file(root / (relative + coding.suffix), coding.compress(feed.parts()), feed.last_modified)
+                write_file(root / (relative + coding.suffix), coding.compress((body,)), feed.last_modified)
         count += 1
     return count
 

@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache, partial
 from pathlib import Path
@@ -23,7 +23,7 @@ from typing import Protocol
 
 from .encodings import CODINGS, IDENTITY
 from .filters import FILTERS
-from .ical import FeedMeta, FeedRenderer, RenderedFeed
+from .ical import FeedMeta, FeedRenderer, Pieces, RenderedFeed
 from .model import Event, Programme
 from .pieces import event_pieces
 from .query import FeedQuery, parse_feed_query
@@ -98,13 +98,22 @@ class OneAtATime:
 
 @dataclass(frozen=True)
 class Streaming:
-    """How a big body sent uncompressed goes out (`BodyCache`): in parts from what size (0: every
-    body whole), how many at once per process (one fewer than the Procfile's --blocking-threads),
-    and at most how fast each (0: as fast as the client reads)."""
+    """How a big feed sent uncompressed goes out (`BodyCache`): in parts from what size (0: every
+    body whole), how many at once (one fewer than the Procfile's --blocking-threads), and at most
+    how fast each (0: as fast as the client reads).
+
+    It holds the slots of those sent at once, and a worker passes the same value to every
+    catalog it loads (`LiveCatalog`): slots of each catalog's own would let downloads still
+    sending old data and new ones together take every thread.
+    """
 
     from_bytes: int = 4 * 2**20
     at_once: int = 2
     bytes_per_second: int = 100 * 2**20
+    slots: threading.BoundedSemaphore = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "slots", threading.BoundedSemaphore(self.at_once))
 
 
 class Body(Protocol):
@@ -145,7 +154,7 @@ class BodyCache:
         self.pace = streaming.bytes_per_second
         self._bodies = Bounded(budget)
         self._making = OneAtATime()
-        self._streams = threading.BoundedSemaphore(streaming.at_once)
+        self._streams = streaming.slots
 
     def body(self, sent: Body, coding: str = IDENTITY) -> bytes:
         """Made by one thread while the others asking for it wait: eight calendars asking at
@@ -157,21 +166,20 @@ class BodyCache:
                 found = self._bodies.get(key)  # made while this thread waited
                 if found is None:
                     found = sent.body() if coding == IDENTITY else CODINGS[coding].compress(sent.parts())
-                    if coding != IDENTITY or sent.size < self.streamed_from:
-                        self._bodies.put(key, found, len(found))
+                    self._bodies.put(key, found, len(found))
         return found
 
     def sendable(self, sent: Body, coding: str) -> list[bytes] | Iterator[bytes]:
-        """The body as the WSGI server is given it: whole in a list, or for a big identity
-        body its parts as they are made."""
-        if coding == IDENTITY and sent.size >= self.streamed_from:
+        """The body as the WSGI server is given it: whole in a list, or for a big feed sent
+        uncompressed its parts as they are made (a page or an answer is made whole anyway)."""
+        if coding == IDENTITY and sent.size >= self.streamed_from and isinstance(sent, RenderedFeed):
             return self._streamed(sent)
         return [self.body(sent, coding)]
 
-    def _streamed(self, sent: Body) -> Iterator[bytes]:
+    def _streamed(self, sent: RenderedFeed) -> Iterator[bytes]:
         """`sent`'s parts if a stream is free when the server asks for the first, else the body
-        whole. Freed when the last part is handed over, or the client goes (the server closes
-        the iterator)."""
+        whole (made for this answer: kept, 31 MB would push out every other body). Freed when
+        the last part is handed over, or the client goes (the server closes the iterator)."""
         if not self._streams.acquire(blocking=False):
             yield sent.body()
             return
@@ -200,7 +208,7 @@ class Catalog:
     catalog, so reference counting frees an old one whole, without the cyclic collector
     (`live.py` freezes the collector's view of the data: a full collection would stall requests)."""
 
-    def __init__(self, programme: Programme, pieces: tuple[bytes, ...] | None = None,
+    def __init__(self, programme: Programme, pieces: Pieces | None = None,
                  streaming: Streaming = Streaming()):
         """`pieces`: the events already rendered (`ical.render_pieces`), if known;
         `streaming`: how big bodies go out (`BodyCache`)."""
@@ -222,7 +230,7 @@ class Catalog:
         is shared with it: a reload holds little more than one programme."""
         digest = hashlib.sha256()
         programme = load_programme(path, max_bytes, digest, previous and previous.programme)
-        pieces = event_pieces(programme, Path(path), digest.digest(), previous.renderer.pieces if previous else ())
+        pieces = event_pieces(programme, Path(path), digest.digest(), previous and previous.renderer.pieces)
         return cls(programme, pieces, streaming)
 
     def feed_url(self, query: FeedQuery, base_url: str) -> str:

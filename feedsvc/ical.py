@@ -28,7 +28,7 @@ UID_DOMAIN = "feedsvc.org"  # fixed: a UID never depends on the request's host
 REFRESH = timedelta(hours=6)
 END_EVENT = b"END:VEVENT\r\n"
 END_CALENDAR = b"END:VCALENDAR\r\n"
-PART_BYTES = 64 * 2**10  # a body's parts as sent or compressed: under the 128 KiB from which blocks are mapped (live.py)
+PART_BYTES = 64 * 2**10  # a body's parts as sent or compressed close once this big (64-130 KiB: a run of pieces)
 FOLD_OCTETS = 74
 FEED_OBJECT_BYTES = 800  # a feed's instance, its ETag, its cache key and slots (measured: 500-1,300)
 ESCAPE_STARTS = b"\\^"  # TEXT escapes (\, \; \n) and RFC 6868 parameter escapes (^n)
@@ -244,7 +244,8 @@ class Pieces(Protocol):
         """The pieces at `positions`, one by one."""
 
     def runs(self, positions: Sequence[int]) -> Iterator[bytes]:
-        """The same bytes, consecutive pieces together: what a feed without an alarm is made of."""
+        """The same bytes, consecutive pieces together where that saves work (reading a file):
+        what a feed without an alarm is made of."""
 
 
 class HeldPieces:
@@ -282,10 +283,6 @@ class RenderedFeed:
         """The bytes this feed and its cache entry keep alive, for the caches' budgets (its pieces
         are the renderer's; checked with tracemalloc)."""
         return sum(map(sys.getsizeof, (self.head, self.digests, self.positions))) + FEED_OBJECT_BYTES
-
-    @property
-    def pieces(self) -> tuple[bytes, ...]:
-        return tuple(map(bytes, self.store.read(self.positions)))
 
     @cached_property
     def etag(self) -> str:
@@ -352,7 +349,8 @@ class FeedRenderer:
         events = programme.events
         self.pieces = HeldPieces(render_pieces(programme)) if pieces is None else pieces
         self._everything = range(len(events))
-        self._digests = tuple(hashlib.sha256(p).digest() for p in self.pieces.read(self._everything))
+        # Each piece hashed without its END:VEVENT, as before pieces held it: ETags stay as they were.
+        self._digests = tuple(hashlib.sha256(p[:-len(END_EVENT)]).digest() for p in self.pieces.read(self._everything))
         self._ends = tuple(e.end for e in events)
         self._stamps = tuple(e.last_modified for e in events)
         self._all_digests = b"".join(self._digests)

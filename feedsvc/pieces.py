@@ -118,7 +118,7 @@ class StoredPieces:
             digest, table = read_header(file, data_key, count)
             start = file.tell()
             hashed = hashlib.sha256(table)
-            for chunk in iter(partial(file.read, 2**20), b""):
+            for chunk in iter(partial(file.read, HASHED_AT_ONCE), b""):
                 hashed.update(chunk)
             if hashed.digest() != digest:
                 raise Unusable("its pieces are damaged")
@@ -168,6 +168,7 @@ class StoredPieces:
         return data
 
 
+HASHED_AT_ONCE = 2**20  # bytes of the sidecar read at a time to check it
 RUN_BYTES = 64 * 2**10  # at most this many bytes of pieces read by one call: from the heap, not fresh pages
 
 

@@ -15,7 +15,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, replace
+from dataclasses import asdict, astuple, replace
 from datetime import date, datetime, timezone
 from functools import partial
 from pathlib import Path
@@ -167,8 +167,16 @@ def event_from_json(raw: dict, session_id: str, zone, share: Callable[[T], T] = 
     return event
 
 
+TEXT_FIELDS = ("id", "source_key", "type", "type_label", "title", "subtitle", "abstract", "description", "url",
+               "track", "room", "language")
+
+
 def check_event(event: Event) -> None:
+    untyped = [name for name in TEXT_FIELDS if type(getattr(event, name)) is not str]
+    untyped += [name for name, parts in (("authors", event.authors), ("links", event.links))
+                if any(type(text) is not str for part in parts for text in astuple(part))]
     problems = [
+        (bool(untyped), f"{', '.join(untyped)} must be text"),
         (event.end < event.start, "ends before it starts"),
         (event.status not in (CONFIRMED, CANCELLED), f"status must be {CONFIRMED} or {CANCELLED}"),
         (not isinstance(event.sequence, int) or event.sequence < 0, "sequence must be a whole number ≥ 0"),
@@ -244,6 +252,7 @@ class EventsAsParsed:
 
     def __init__(self, previous: Programme | None = None):
         self.previous = {} if previous is None else previous.events_by_id
+        self.previous_zone = None if previous is None else previous.conference.timezone
         self.top: dict = {}
         self.zone = None
         self.session_id: tuple | None = None  # (its index, its id)
@@ -276,12 +285,18 @@ class EventsAsParsed:
         return None
 
     def event(self, raw: dict, session_id: str) -> Event:
+        """An old event is kept only in the same zone: times equal in another zone compare
+        equal, and would be written in the old one."""
         event = event_from_json(raw, session_id, self.zone, self.share)
         old = self.previous.get(event.id)
-        return old if old == event else event
+        return old if old == event and self.zone.zone == self.previous_zone else event
 
-    def share(self, value):
-        return self.shared.setdefault(value, value)
+    def share(self, value: T) -> T:
+        """An equal string or person already held; anything else as it is (a value of the wrong
+        type is refused after, with its reason)."""
+        if type(value) is str or (type(value) is Author and all(type(part) is str for part in astuple(value))):
+            return self.shared.setdefault(value, value)
+        return value
 
 
 def check_programme(programme: Programme) -> None:
@@ -306,16 +321,26 @@ def utf8_parts(path: Path | str, digest: Hash | None = None) -> Iterator[str]:
     a tenth of a second, in which a reloading worker answers nothing, and the text whole is
     never needed (`parse_piecewise`). `digest`, if given, is updated with the bytes read: the
     key of the very bytes parsed (pieces.py), without reading the file twice."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    decoder, offset = codecs.getincrementaldecoder("utf-8")(), 0
     with open(path, "rb") as file:
-        for chunk in iter(partial(file.read, PART_BYTES), b""):
+        for chunk in iter(partial(file.read, READ_BYTES), b""):
             if digest:
                 digest.update(chunk)
-            yield decoder.decode(chunk)
-    yield decoder.decode(b"", final=True)
+            yield _decoded(decoder, chunk, offset)
+            offset += len(chunk)
+    yield _decoded(decoder, b"", offset, final=True)
 
 
-PART_BYTES = 2**20
+def _decoded(decoder, chunk: bytes, offset: int, final: bool = False) -> str:
+    """`chunk`, read at `offset` in the file, decoded; an error says where in the file."""
+    try:
+        return decoder.decode(chunk, final=final)
+    except UnicodeDecodeError as error:
+        raise UnicodeDecodeError(error.encoding, error.object, error.start, error.end,
+                                 f"{error.reason}, at byte {offset + error.start:,} of the file") from None
+
+
+READ_BYTES = 2**20
 _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\n\r]*")
 NESTING_PARSED_PIECEWISE = 4  # file, sessions, a session, its events: each event one call of the parser
@@ -467,6 +492,8 @@ def load_programme(path: Path | str, max_bytes: int = MAX_DATA_BYTES, digest: Ha
         raise DataFileError(path, f"not UTF-8 text ({error})") from error
     except EmptyText as error:
         raise DataFileError(path, "it is empty") from error
+    except RecursionError as error:  # as json.loads: nested deeper than the interpreter goes
+        raise DataFileError(path, "not valid JSON: nested too deeply") from error
     except json.JSONDecodeError as error:
         raise DataFileError(path, f"not valid JSON (truncated?): {error}") from error
     except (ValueError, KeyError, TypeError, AttributeError) as error:

@@ -229,8 +229,21 @@ def test_a_body_in_parts_goes_no_faster_than_its_pace():
     assert b"".join(BodyCache(Streaming(from_bytes=10_000, bytes_per_second=0)).sendable(feed, "identity")) == body
 
 
-@pytest.mark.parametrize("variable", ["FEEDSVC_STREAMED_FROM_BYTES", "FEEDSVC_STREAM_BYTES_PER_SECOND"])
+@pytest.mark.parametrize("variable", ["FEEDSVC_STREAMED_FROM_BYTES", "FEEDSVC_STREAMS", "FEEDSVC_STREAM_BYTES_PER_SECOND"])
 def test_a_negative_streaming_setting_stops_the_start_saying_what_is_accepted(monkeypatch, variable):
     monkeypatch.setenv(variable, "-1")
-    with pytest.raises(ValueError, match=rf"^{variable} must be a whole number of bytes, 0 or more \(0: off\), not -1$"):
+    with pytest.raises(ValueError, match=rf"^{variable} must be a whole number, 0 or more \(0: off\), not -1$"):
         create_app({"TESTING": True})
+
+
+def test_the_streams_at_once_are_the_workers_not_each_datas():
+    """Downloads still sending the old data hold their slots after a reload: the new data's
+    downloads beyond them are sent whole, so a thread is left for the rest."""
+    streaming = Streaming(from_bytes=10_000, at_once=1, bytes_per_second=0)
+    feeds = [Catalog(generate(300), streaming=streaming).feed(FeedQuery(), "https://feeds.example.org") for _ in range(2)]
+    old, new = (BodyCache(streaming) for _ in range(2))
+    held = old.sendable(feeds[0], "identity")
+    next(held)
+    assert list(new.sendable(feeds[1], "identity")) == [feeds[1].body()]
+    held.close()
+    assert len(list(new.sendable(feeds[1], "identity"))) > 1

@@ -193,3 +193,19 @@ def test_a_reload_shares_with_the_old_data_all_that_did_not_change(tmp_path, sid
     fresh = LiveCatalog(data, 0).current()
     assert every_piece(new) == every_piece(fresh) and new.programme == fresh.programme
     assert b"SUMMARY:Retitled\r\n" in every_piece(new)[7]
+
+
+def test_a_reload_in_another_zone_keeps_no_old_event(tmp_path):
+    """Times equal in another zone compare equal: kept, the old events would be written in the
+    old zone. The reloaded feed is byte for byte a fresh load's."""
+    data = tmp_path / "programme.json"
+    shutil.copy(SHIPPED_DATA, data)
+    live = LiveCatalog(data, INTERVAL)
+    old = live.current()
+    programme = load_programme(data)
+    write_programme(replace(programme, conference=replace(programme.conference, timezone="America/Vancouver")), data)
+    new = reloaded(live)
+    assert not any(o is n for o, n in zip(old.programme.events, new.programme.events))
+    fresh = LiveCatalog(data, 0).current()
+    whole = [catalog.feed(catalog.query((), ()), "https://feeds.example.org").body() for catalog in (new, fresh)]
+    assert whole[0] == whole[1] and b"DTSTART;TZID=America/Vancouver:" in whole[0]

@@ -211,7 +211,7 @@ def test_an_answer_counts_its_host_and_its_feed():
     b"".join(app(environ, lambda *sent: None))
     key = request_key(environ)
     kept = app.extensions["feedsvc"].current().answers.get(key)
-    assert kept is not None and len(kept.feed.pieces) == 15
+    assert kept is not None and len(kept.feed.positions) == 15
     assert footprint(key, kept) > len(host) + kept.feed.footprint
 
 

@@ -170,3 +170,31 @@ def test_a_session_that_gives_its_id_again_after_its_events_keeps_the_last(tmp_p
     programme = load_programme(path)
     assert [s.id for s in programme.sessions] == ["renamed"]
     assert {e.session_id for e in programme.events} == {"renamed"} and session["id"] != "renamed"
+
+
+@pytest.mark.parametrize("order", [1, -1])
+@pytest.mark.parametrize("field, value", [("type", ["talk"]), ("room", {"name": "Hall"}), ("title", 7)])
+def test_a_field_that_is_not_text_is_refused_naming_it_in_any_order_of_keys(tmp_path, order, field, value):
+    raw = json.loads(SHIPPED_DATA.read_text(encoding="utf-8"))
+    first_event(raw)[field] = value
+    ordered = {key: raw[key] for key in list(raw)[::order]}
+    path = tmp_path / "programme.json"
+    path.write_text(json.dumps(ordered), encoding="utf-8")
+    with pytest.raises(DataFileError, match=rf"not a valid programme: event '{first_event(raw)['id']}' {field} must be text$"):
+        load_programme(path)
+
+
+def test_a_byte_that_is_not_utf8_is_placed_in_the_file(tmp_path):
+    """Past the first megabyte read, its place in the file, not in the megabyte."""
+    path = tmp_path / "programme.json"
+    head = b'{"format": 2, "padding": "' + b"a" * 1_500_000
+    path.write_bytes(head + b'\xff"}')
+    with pytest.raises(DataFileError, match=rf"not UTF-8 text \(.*invalid start byte, at byte {len(head):,} of the file\)$"):
+        load_programme(path)
+
+
+def test_a_file_nested_deeper_than_the_interpreter_goes_is_refused(tmp_path):
+    path = tmp_path / "programme.json"
+    path.write_text('{"format": 2, "sessions": [{"events": [' + "[" * 100_000 + "]" * 100_000 + "]}]}")
+    with pytest.raises(DataFileError, match=r"not valid JSON: nested too deeply$"):
+        load_programme(path)
