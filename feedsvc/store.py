@@ -15,7 +15,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, astuple, replace
+from dataclasses import asdict, replace
 from datetime import date, datetime, timezone
 from functools import partial
 from pathlib import Path
@@ -173,8 +173,9 @@ TEXT_FIELDS = ("id", "source_key", "type", "type_label", "title", "subtitle", "a
 
 def check_event(event: Event) -> None:
     untyped = [name for name in TEXT_FIELDS if type(getattr(event, name)) is not str]
-    untyped += [name for name, parts in (("authors", event.authors), ("links", event.links))
-                if any(type(text) is not str for part in parts for text in astuple(part))]
+    texts = {"authors": [text for a in event.authors for text in (a.id, a.name, a.upstream)],
+             "links": [text for link in event.links for text in (link.label, link.url)]}
+    untyped += [name for name, values in texts.items() if any(type(text) is not str for text in values)]
     problems = [
         (bool(untyped), f"{', '.join(untyped)} must be text"),
         (event.end < event.start, "ends before it starts"),
@@ -294,7 +295,7 @@ class EventsAsParsed:
     def share(self, value: T) -> T:
         """An equal string or person already held; anything else as it is (a value of the wrong
         type is refused after, with its reason)."""
-        if type(value) is str or (type(value) is Author and all(type(part) is str for part in astuple(value))):
+        if type(value) is str or (type(value) is Author and type(value.id) is type(value.name) is type(value.upstream) is str):
             return self.shared.setdefault(value, value)
         return value
 
