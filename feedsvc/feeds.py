@@ -226,8 +226,9 @@ class Catalog:
              streaming: Streaming = Streaming()) -> Catalog:
         """The catalog of the data file `path`, its events' pieces read from its sidecar when
         made for these very bytes (hashed as they are read), else rendered and kept there.
-        What did not change since `previous` (the catalog it replaces), events and pieces,
-        is shared with it: a reload holds little more than one programme."""
+        What did not change since `previous` (the catalog it replaces), its events (and its
+        pieces, when held in memory), is shared with it: a reload holds little more than one
+        programme."""
         digest = hashlib.sha256()
         programme = load_programme(path, max_bytes, digest, previous and previous.programme)
         pieces = event_pieces(programme, Path(path), digest.digest(), previous and previous.renderer.pieces)

@@ -237,6 +237,7 @@ class Pieces(Protocol):
     memory (`HeldPieces`) or left in the sidecar (`pieces.StoredPieces`)."""
 
     lengths: Sequence[int]
+    digests: Sequence[bytes]  # each piece's `piece_digest`, made as it was read or rendered
 
     def __len__(self) -> int: ...
 
@@ -248,6 +249,12 @@ class Pieces(Protocol):
         what a feed without an alarm is made of."""
 
 
+def piece_digest(piece: bytes | memoryview) -> bytes:
+    """What a feed's ETag is made of for one piece: its SHA-256 without its END:VEVENT, as
+    before pieces held it, so that no ETag changed when they did."""
+    return hashlib.sha256(piece[:-len(END_EVENT)]).digest()
+
+
 class HeldPieces:
     """Pieces held in memory: rendered with no sidecar to keep them in (a read-only directory).
     A piece equal to one of `previous` is that object: the old data and the new, both held
@@ -257,6 +264,7 @@ class HeldPieces:
         kept = {piece: piece for piece in previous}
         self.pieces = tuple(kept.get(piece, piece) for piece in pieces)
         self.lengths = tuple(map(len, self.pieces))
+        self.digests = tuple(map(piece_digest, self.pieces))
 
     def __len__(self) -> int:
         return len(self.pieces)
@@ -349,8 +357,7 @@ class FeedRenderer:
         events = programme.events
         self.pieces = HeldPieces(render_pieces(programme)) if pieces is None else pieces
         self._everything = range(len(events))
-        # Each piece hashed without its END:VEVENT, as before pieces held it: ETags stay as they were.
-        self._digests = tuple(hashlib.sha256(p[:-len(END_EVENT)]).digest() for p in self.pieces.read(self._everything))
+        self._digests = self.pieces.digests
         self._ends = tuple(e.end for e in events)
         self._stamps = tuple(e.last_modified for e in events)
         self._all_digests = b"".join(self._digests)

@@ -25,7 +25,6 @@ import weakref
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
-from functools import partial
 from itertools import accumulate
 from pathlib import Path
 
@@ -33,7 +32,7 @@ import icalendar
 import pytz
 
 from . import ical, model, store
-from .ical import HeldPieces, Pieces, render_pieces
+from .ical import HeldPieces, Pieces, piece_digest, render_pieces
 from .model import Programme
 from .store import programme_from_json, write_atomically
 
@@ -103,29 +102,31 @@ class StoredPieces:
     goes on being read as it was checked.
     """
 
-    def __init__(self, file, lengths: array, start: int):
+    def __init__(self, file, lengths: array, start: int, digests: tuple[bytes, ...]):
         self._file = file
         weakref.finalize(self, file.close)  # closed with the catalog's last feed
         self.lengths = lengths
+        self.digests = digests
         self._offsets = array("Q", accumulate(lengths, initial=start))  # each piece's, then the end
 
     @classmethod
     def open(cls, path: Path, data_key: bytes, count: int) -> StoredPieces:
         """The `count` pieces the sidecar `path` holds for `data_key`, checked whole (its SHA-256)
-        but not held; `Unusable` saying why not."""
+        but not held, each one's digest made in the same pass; `Unusable` saying why not."""
         file = open(path, "rb")
         try:
             digest, table = read_header(file, data_key, count)
-            start = file.tell()
-            hashed = hashlib.sha256(table)
-            for chunk in iter(partial(file.read, HASHED_AT_ONCE), b""):
-                hashed.update(chunk)
+            start, lengths = file.tell(), lengths_in(table)
+            hashed, digests = hashlib.sha256(table), []
+            for piece in map(file.read, lengths):
+                hashed.update(piece)
+                digests.append(piece_digest(piece))
             if hashed.digest() != digest:
                 raise Unusable("its pieces are damaged")
         except BaseException:
             file.close()
             raise
-        return cls(file, array("I", lengths_in(table)), start)
+        return cls(file, array("I", lengths), start, tuple(digests))
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -168,7 +169,6 @@ class StoredPieces:
         return data
 
 
-HASHED_AT_ONCE = 2**20  # bytes of the sidecar read at a time to check it
 RUN_BYTES = 64 * 2**10  # at most this many bytes of pieces read by one call: from the heap, not fresh pages
 
 

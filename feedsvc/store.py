@@ -327,12 +327,12 @@ def utf8_parts(path: Path | str, digest: Hash | None = None) -> Iterator[str]:
         for chunk in iter(partial(file.read, READ_BYTES), b""):
             if digest:
                 digest.update(chunk)
-            yield _decoded(decoder, chunk, offset)
+            yield _decoded_chunk(decoder, chunk, offset)
             offset += len(chunk)
-    yield _decoded(decoder, b"", offset, final=True)
+    yield _decoded_chunk(decoder, b"", offset, final=True)
 
 
-def _decoded(decoder, chunk: bytes, offset: int, final: bool = False) -> str:
+def _decoded_chunk(decoder, chunk: bytes, offset: int, final: bool = False) -> str:
     """`chunk`, read at `offset` in the file, decoded; an error says where in the file."""
     try:
         return decoder.decode(chunk, final=final)
